@@ -1,0 +1,198 @@
+"""The `coeqwal` command line: the contract tests, benchmarks and users call.
+
+Exit 0 on success; on failure one clear line on stderr and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ingest.config import ConfigError, active_database, external_url, redact
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+class CommandError(Exception):
+    """A failure to report as one line on stderr."""
+
+
+def _db(args: argparse.Namespace) -> int:
+    from ingest import localdb
+
+    cluster = localdb.EmbeddedCluster()
+    ext = external_url()
+    if args.action == "url":
+        print(active_database().url())
+        return 0
+    if ext and args.action in ("up", "down"):
+        print(f"COEQWAL_DATABASE_URL is set ({redact(ext)}): no embedded cluster to {args.action}")
+        if args.action == "up":
+            localdb.ensure_database(active_database())
+        return 0
+    if args.action == "up":
+        url = cluster.up()
+        print(f"embedded PostgreSQL running on port {url.port} (data in {cluster.datadir})")
+        print(url.url())
+    elif args.action == "down":
+        stopped = cluster.stop(localdb.find_bindir())
+        print("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
+    elif args.action == "status":
+        if ext:
+            print(f"external database: {redact(ext)}")
+            return 0
+        if not cluster.initialized:
+            print("embedded PostgreSQL: not initialised (run `coeqwal db up`)")
+            return 3
+        if cluster.running():
+            print(f"embedded PostgreSQL: running, pid {cluster.pid()}, port {cluster.port}")
+            print(f"data: {cluster.datadir}")
+            return 0
+        print(f"embedded PostgreSQL: stopped (data in {cluster.datadir})")
+        return 3
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from ingest import sample
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.full_size:
+        path = sample.write_full_size(out, progress=_progress_printer("writing series"))
+        print(path)
+    else:
+        for path in sample.write_samples(out):
+            print(path)
+    return 0
+
+
+def _progress_printer(label: str):
+    """A progress callback that redraws one line on a terminal and is silent otherwise."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        end = "\n" if done >= total else ""
+        print(f"\r{label}: {done:,}/{total:,}", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    if args.kind == "dss":
+        from ingest.dss import pipeline
+
+        if args.manifest:
+            results = pipeline.ingest_manifest(Path(args.manifest), progress=_progress_printer)
+        else:
+            if not args.scenario:
+                raise CommandError("ingest dss: give --scenario ID with the file(s), or --manifest")
+            if not args.paths:
+                raise CommandError("ingest dss: give at least one DSS file path or s3:// URL")
+            results = [pipeline.ingest_dss(args.scenario, args.paths, progress=_progress_printer)]
+        for res in results:
+            print(res.summary())
+        return 0
+    raise CommandError(f"ingest {args.kind}: not available yet")
+
+
+def _build(args: argparse.Namespace) -> int:
+    from ingest import build
+
+    return build.run_dbt_build(select=args.select)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ingest import run
+
+    return run.run_all()
+
+
+def _api(args: argparse.Namespace) -> int:
+    raise CommandError(
+        "coeqwal api: PostgREST is not on PATH; run it from its container image "
+        "(postgrest/postgrest) with infra/postgrest/postgrest.conf"
+    )
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from ingest import bench
+
+    return bench.main(full_size=not args.small)
+
+
+def _one_line(exc: BaseException) -> str:
+    """The error as one line: its first non-empty line, or its type for an empty one."""
+    for line in str(exc).splitlines():
+        if line.strip():
+            return line.strip()
+    return type(exc).__name__
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="coeqwal", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="embedded PostgreSQL/PostGIS")
+    db.add_argument("action", choices=["up", "down", "status", "url"])
+    db.set_defaults(func=_db)
+
+    sample = sub.add_parser("sample", help="write synthetic CalSim3-like DSS7 files")
+    sample.add_argument("--full-size", action="store_true", help="one ~21,500-series file")
+    sample.add_argument("--out", required=True, help="output folder")
+    sample.set_defaults(func=_sample)
+
+    ingest = sub.add_parser("ingest", help="land raw data")
+    isub = ingest.add_subparsers(dest="kind", required=True)
+    dss = isub.add_parser("dss", help="CalSim DSS files (local paths or s3:// URLs)")
+    dss.add_argument("--scenario", help="scenario id (e.g. s0020); never taken from the F part")
+    dss.add_argument("--manifest", help="CSV/YAML manifest of scenario ids and files")
+    dss.add_argument("paths", nargs="*", help="DSS files or s3://bucket/key")
+    dss.set_defaults(func=_ingest)
+    gis = isub.add_parser("gis", help="GIS layer (Shapefile, GeoPackage, GeoJSON)")
+    gis.add_argument("--layer", required=True)
+    gis.add_argument("path")
+    gis.set_defaults(func=_ingest)
+
+    build = sub.add_parser("build", help="dbt seed + build against the active database")
+    build.add_argument("--select", help="dbt node selection")
+    build.set_defaults(func=_build)
+
+    run = sub.add_parser("run", help="the whole pipeline on the bundled sample data")
+    run.set_defaults(func=_run)
+
+    api = sub.add_parser("api", help="serve the API with PostgREST")
+    api.set_defaults(func=_api)
+
+    bench = sub.add_parser("bench", help="performance benchmark, report to stdout")
+    bench.add_argument("--small", action="store_true", help="sample data only (quick check)")
+    bench.set_defaults(func=_bench)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from ingest.localdb import DatabaseError
+
+    try:
+        return int(args.func(args) or 0)
+    except (CommandError, ConfigError, DatabaseError) as exc:
+        print(f"coeqwal: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("coeqwal: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the contract: one line, non-zero exit
+        if os.environ.get("COEQWAL_DEBUG"):
+            raise
+        print(f"coeqwal: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""HEC-DSS reading and loading."""

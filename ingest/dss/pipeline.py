@@ -1,0 +1,360 @@
+"""Land CalSim DSS output in `raw_dss` with dlt: exactly once, or not at all.
+
+Shape of the raw table (`raw_dss.dss_series`): one row per (scenario, file role,
+series) holding the series' monthly values as a PostgreSQL `real[]` literal in
+month order from `start_month`. DSS stores values as 32-bit floats, so `real`
+holds them exactly; the compact row keeps storage near 4-5 bytes per value where
+a long (series, month, value) table costs ~44 (see the README's measurements).
+Staging casts the literal to `real[]` and unnests it into the long shape analysts
+query; no file parsing happens in SQL.
+
+Loading semantics:
+- the scenario id comes from the caller or the manifest, never from the F part;
+- `merge` with the `delete-insert` strategy keyed on (scenario_id, file_role):
+  dlt copies into `raw_dss_staging`, then deletes the scenario's previous rows
+  and inserts the new ones in ONE transaction, so a failure or a kill at any
+  point leaves the previous state intact and a rerun never duplicates;
+- the whole file is validated (version, catalog) before anything is extracted,
+  and every run, failed or not, is recorded in `ops.ingest_runs`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ingest.config import STATE_DIR, DatabaseUrl, active_database
+from ingest.dss import reader
+from ingest.ops import record_ingest_run
+
+DATASET = "raw_dss"
+TABLE = "dss_series"
+BATCH_SERIES = 500
+
+ARROW_SCHEMA = pa.schema(
+    [
+        pa.field("scenario_id", pa.string(), nullable=False),
+        pa.field("file_role", pa.string(), nullable=False),
+        pa.field("series_path", pa.string(), nullable=False),
+        ("a_part", pa.string()),
+        ("b_part", pa.string()),
+        ("c_part", pa.string()),
+        ("e_part", pa.string()),
+        ("f_part", pa.string()),
+        ("units", pa.string()),
+        ("data_type", pa.string()),
+        pa.field("start_month", pa.date32(), nullable=False),
+        pa.field("month_count", pa.int32(), nullable=False),
+        ("missing_count", pa.int32()),
+        pa.field("monthly_values", pa.string(), nullable=False),
+        ("source_file", pa.string()),
+        ("source_sha256", pa.string()),
+    ]
+)
+
+COLUMN_HINTS = {
+    "scenario_id": {"nullable": False},
+    "file_role": {"nullable": False},
+    "series_path": {"nullable": False},
+    "start_month": {"nullable": False},
+    "month_count": {"nullable": False},
+    "monthly_values": {"nullable": False},
+}
+
+
+class IngestError(Exception):
+    """An ingest that loaded nothing; the message is one line."""
+
+
+@dataclass
+class IngestResult:
+    """What one ingest run did, as recorded in ops.ingest_runs."""
+
+    scenario_id: str
+    files: list[str]
+    series: int = 0
+    values: int = 0
+    nulls: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        skipped = sum(self.skipped.values())
+        return (
+            f"{self.scenario_id}: {self.series:,} series, {self.values:,} values "
+            f"({self.nulls:,} missing) from {len(self.files)} file(s), "
+            f"{skipped:,} non-monthly records skipped, {self.seconds:.1f} s"
+        )
+
+
+def file_role(path: Path) -> str:
+    """DV (decision variables, the output), SV (inputs) or INIT, from the file name."""
+    stem = path.stem.upper()
+    for role in ("DV", "SV", "INIT"):
+        if stem.endswith("_" + role) or stem == role:
+            return role
+    return "DV"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def values_literals(arrays: Sequence[np.ndarray]) -> pa.Array:
+    """PostgreSQL array literals (`{v1,v2,NULL,...}`) of float32 values, one per series.
+
+    Arrow's float32-to-text cast writes the shortest text that reads back to the
+    same 32-bit value, so `literal::real[]` in SQL is exact; NaN becomes NULL. The
+    whole batch is formatted in one vectorised pass.
+    """
+    flat = np.concatenate([a.astype(np.float32) for a in arrays])
+    offsets = np.zeros(len(arrays) + 1, dtype=np.int32)
+    offsets[1:] = np.cumsum([len(a) for a in arrays])
+    text = pc.fill_null(pc.cast(pa.array(flat, from_pandas=True), pa.string()), "NULL")
+    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), text), ",")
+    return pc.binary_join_element_wise("{", joined, "}", "")
+
+
+def _batches(
+    scenario_id: str,
+    role: str,
+    local: Path,
+    source: str,
+    sha: str,
+    scan: reader.Scan,
+    counters: IngestResult,
+    progress: Callable[[int, int], None] | None,
+) -> Iterator[pa.Table]:
+    rows: dict[str, list] = {name: [] for name in ARROW_SCHEMA.names}
+    total = len(scan.monthly)
+    for done, series in enumerate(reader.iter_series(local, scan), start=1):
+        ref = series.ref
+        rows["scenario_id"].append(scenario_id)
+        rows["file_role"].append(role)
+        rows["series_path"].append(ref.logical_path)
+        rows["a_part"].append(ref.a)
+        rows["b_part"].append(ref.b)
+        rows["c_part"].append(ref.c)
+        rows["e_part"].append(ref.e)
+        rows["f_part"].append(ref.f)
+        rows["units"].append(series.units)
+        rows["data_type"].append(series.data_type)
+        rows["start_month"].append(series.start_month)
+        rows["month_count"].append(len(series.values))
+        rows["missing_count"].append(series.missing_count)
+        rows["monthly_values"].append(series.values)
+        rows["source_file"].append(source)
+        rows["source_sha256"].append(sha)
+        counters.series += 1
+        counters.values += len(series.values)
+        counters.nulls += series.missing_count
+        if len(rows["scenario_id"]) >= BATCH_SERIES:
+            yield _table(rows)
+            rows = {name: [] for name in ARROW_SCHEMA.names}
+        if progress and (done % 250 == 0 or done == total):
+            progress(done, total)
+    if rows["scenario_id"]:
+        yield _table(rows)
+
+
+def _table(rows: dict[str, list]) -> pa.Table:
+    rows = {**rows, "monthly_values": values_literals(rows["monthly_values"])}
+    return pa.Table.from_pydict(rows, schema=ARROW_SCHEMA)
+
+
+def _dlt_pipeline(db: DatabaseUrl, workdir: Path):
+    import dlt
+
+    return dlt.pipeline(
+        pipeline_name="coeqwal_dss",
+        destination=dlt.destinations.postgres(credentials=db.url()),
+        dataset_name=DATASET,
+        pipelines_dir=str(workdir),
+    )
+
+
+def _validate_scenario_id(scenario_id: str) -> None:
+    if not scenario_id or not scenario_id.replace("_", "").replace("-", "").isalnum():
+        raise IngestError(
+            f"scenario id {scenario_id!r} must be letters, digits, '_' or '-' (e.g. s0020)"
+        )
+
+
+def ingest_dss(
+    scenario_id: str,
+    paths: Sequence[str],
+    *,
+    progress: Callable[[str], Callable[[int, int], None] | None] | None = None,
+    db: DatabaseUrl | None = None,
+) -> IngestResult:
+    """Load every monthly series of the given DSS files as one scenario, atomically."""
+    from ingest.dss import sources
+
+    _validate_scenario_id(scenario_id)
+    db = db or active_database()
+    result = IngestResult(scenario_id=scenario_id, files=list(paths))
+    started = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="dlt-", dir=_workroot()))
+    file_records: list[dict] = []
+    try:
+        with sources.local_copies(paths) as locals_:
+            # Validate every file before extracting anything: a bad file loads nothing.
+            prepared = []
+            for source, local in locals_:
+                scan = _scan(local, source)
+                info = {
+                    "source": source,
+                    "sha256": sha256_of(local),
+                    "size_bytes": local.stat().st_size,
+                    "dss_version": scan.version,
+                    "role": file_role(Path(source.rsplit("/", 1)[-1])),
+                }
+                file_records.append(info)
+                prepared.append((source, local, scan, info))
+                for kind, count in scan.skipped.items():
+                    result.skipped[kind] = result.skipped.get(kind, 0) + count
+            roles = [info["role"] for *_, info in prepared]
+            if len(set(roles)) != len(roles):
+                raise IngestError(
+                    f"two files of role {max(roles, key=roles.count)} given for scenario "
+                    f"{scenario_id}: one DV, SV or INIT file per scenario"
+                )
+            _load(db, workdir, scenario_id, prepared, result, progress)
+    except Exception as exc:
+        result.seconds = time.monotonic() - started
+        record_ingest_run(db, result, file_records, status="failed", error=_one_line(exc))
+        if isinstance(exc, (IngestError, reader.DssReadError)):
+            raise IngestError(str(exc)) from exc
+        raise IngestError(
+            f"ingest of {scenario_id} failed, nothing loaded: {_one_line(exc)}"
+        ) from exc
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    result.seconds = time.monotonic() - started
+    record_ingest_run(db, result, file_records, status="succeeded", error=None)
+    return result
+
+
+def _workroot() -> Path:
+    root = STATE_DIR / "dlt"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _scan(local: Path, source: str) -> reader.Scan:
+    try:
+        scan = reader.scan(local)
+    except reader.DssReadError as exc:
+        msg = str(exc)
+        if str(local) != source:
+            msg = msg.replace(str(local), source)
+        raise IngestError(msg) from exc
+    if not scan.monthly:
+        raise IngestError(f"{source}: no regular monthly time series found, nothing to load")
+    return scan
+
+
+def _load(db, workdir, scenario_id, prepared, result, progress) -> None:
+    import dlt
+
+    roles = [info["role"] for *_, info in prepared]
+
+    def series_rows():
+        for source, local, scan, info in prepared:
+            show = progress(f"reading {Path(source).name}") if progress else None
+            yield from _batches(
+                scenario_id, info["role"], local, source, info["sha256"], scan, result, show
+            )
+
+    resource = dlt.resource(
+        series_rows,
+        name=TABLE,
+        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+        primary_key=("scenario_id", "file_role", "series_path"),
+        merge_key=("scenario_id", "file_role"),
+        columns=COLUMN_HINTS,
+    )
+    # Arrow items get dlt's _dlt_load_id column (lineage to raw_dss._dlt_loads) only
+    # when asked; staging reads the load time from it.
+    os.environ["NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID"] = "true"
+    pipeline = _dlt_pipeline(db, workdir)
+    pipeline.run(resource, loader_file_format="csv")
+    if not roles:
+        raise IngestError("no files to load")
+
+
+@dataclass
+class ManifestEntry:
+    scenario_id: str
+    paths: list[str]
+
+
+def read_manifest(path: Path) -> list[ManifestEntry]:
+    """Scenario ids and their files from a CSV (scenario_id,path) or YAML manifest.
+
+    YAML: `scenarios: [{id: s0020, dv: path, sv: path, ...}]`. Relative paths are
+    relative to the manifest's folder.
+    """
+    import csv
+
+    import yaml
+
+    if not path.exists():
+        raise IngestError(f"manifest {path} not found")
+    base = path.parent
+
+    def resolve(p: str) -> str:
+        if p.startswith("s3://") or os.path.isabs(p):
+            return p
+        return str(base / p)
+
+    entries: dict[str, list[str]] = {}
+    if path.suffix.lower() in (".yml", ".yaml"):
+        doc = yaml.safe_load(path.read_text()) or {}
+        for item in doc.get("scenarios", []):
+            sid = str(item.get("id") or item.get("scenario_id") or "")
+            files = [item[k] for k in ("dv", "sv", "init") if item.get(k)]
+            files += list(item.get("files", []))
+            entries.setdefault(sid, []).extend(resolve(f) for f in files)
+    else:
+        with path.open(newline="") as fh:
+            for row in csv.DictReader(fh):
+                sid = (row.get("scenario_id") or "").strip()
+                entries.setdefault(sid, []).append(resolve((row.get("path") or "").strip()))
+    if not entries:
+        raise IngestError(f"manifest {path} lists no scenarios")
+    out = []
+    for sid, files in entries.items():
+        _validate_scenario_id(sid)
+        if not files or not all(files):
+            raise IngestError(f"manifest {path}: scenario {sid} has an empty file path")
+        out.append(ManifestEntry(sid, files))
+    return out
+
+
+def ingest_manifest(
+    path: Path, *, progress=None, db: DatabaseUrl | None = None
+) -> list[IngestResult]:
+    """Ingest every scenario of a manifest; each scenario is its own atomic load."""
+    return [
+        ingest_dss(e.scenario_id, e.paths, progress=progress, db=db) for e in read_manifest(path)
+    ]

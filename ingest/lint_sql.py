@@ -1,0 +1,30 @@
+"""`make lint` for SQL: SQLFluff with the dbt templater over the dbt project.
+
+The dbt templater compiles the project, and compiling a model with an enforced
+contract asks the database for the query's column types, so linting runs
+against the active database (`make lint` starts the embedded one first).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from ingest.build import dbt_env, write_profile
+from ingest.config import PROJECT_ROOT, active_database
+
+SQL_PATHS = ["models", "analyses", "tests/dbt"]
+
+
+def main() -> int:
+    write_profile()
+    env = dbt_env(active_database())
+    paths = [p for p in SQL_PATHS if (PROJECT_ROOT / p).exists()]
+    sqlfluff = Path(sys.executable).parent / "sqlfluff"
+    cmd = [str(sqlfluff), "lint", *paths, "--disable-progress-bar"]
+    return subprocess.run(cmd, cwd=PROJECT_ROOT, env=env).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

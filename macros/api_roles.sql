@@ -1,0 +1,31 @@
+{#-
+    The PostgREST roles (architecture.md): `web_anon` (NOLOGIN, reads schema api
+    only, with a statement timeout) and `authenticator` (LOGIN NOINHERIT, the role
+    PostgREST connects as, which may switch to web_anon). Roles are cluster-wide,
+    so creation is idempotent and tolerates a concurrent build.
+    The authenticator's password is set by the deployment (infra/), not here.
+-#}
+{% macro create_api_roles() %}
+    do $$
+    begin
+        if not exists (select from pg_roles where rolname = '{{ var("api_anon_role") }}') then
+            create role {{ var("api_anon_role") }} nologin;
+        end if;
+        if not exists (select from pg_roles where rolname = '{{ var("api_authenticator_role") }}') then
+            create role {{ var("api_authenticator_role") }} login noinherit;
+        end if;
+    exception when duplicate_object or unique_violation then
+        null;
+    end
+    $$;
+    alter role {{ var("api_anon_role") }} set statement_timeout = '{{ var("api_statement_timeout", "5s") }}';
+    grant {{ var("api_anon_role") }} to {{ var("api_authenticator_role") }};
+    create schema if not exists api;
+    revoke all on schema api from public;
+    alter default privileges in schema api revoke execute on functions from public;
+{% endmacro %}
+
+{#- After every run: web_anon may use schema api and nothing else. -#}
+{% macro grant_api_usage() %}
+    grant usage on schema api to {{ var("api_anon_role") }};
+{% endmacro %}

@@ -1,0 +1,26 @@
+with
+
+scenarios as (
+    select * from {{ ref('dim_scenarios') }}
+),
+
+final as (
+    select
+        scenario_id,
+        short_code,
+        baseline_scenario_id,
+        hydroclimate_code,
+        name,
+        short_title,
+        description,
+        series_count,
+        value_count,
+        is_active,
+        is_loaded,
+        is_baseline,
+        loaded_at
+    from scenarios
+    where is_active
+)
+
+select * from final

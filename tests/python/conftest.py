@@ -1,0 +1,94 @@
+"""Shared fixtures: the real database (embedded cluster or COEQWAL_DATABASE_URL),
+the read-only reference data in ../shared/data, and the synthetic sample files.
+
+Tests work in their own database (`coeqwal_test`), recreated once per session,
+so they never touch the data `make run` leaves in `coeqwal`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TEST_DATABASE = "coeqwal_test"
+
+
+def shared_data_dir() -> Path | None:
+    env = os.environ.get("COEQWAL_SHARED_DATA")
+    path = Path(env) if env else ROOT.parent / "shared" / "data"
+    return path if path.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = shared_data_dir()
+    if path is None:
+        pytest.skip("reference data folder ../shared/data is absent (set COEQWAL_SHARED_DATA)")
+    return path
+
+
+def coeqwal(*args: str, env: dict | None = None, check: bool = True, timeout: float = 900):
+    """Run the real CLI in a subprocess, as a user would."""
+    exe = Path(sys.executable).parent / "coeqwal"
+    proc = subprocess.run(
+        [str(exe), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+        cwd=ROOT,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"coeqwal {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        )
+    return proc
+
+
+@pytest.fixture(scope="session")
+def test_db(tmp_path_factory):
+    """A fresh test database on the active server; sets COEQWAL_DATABASE for the CLI."""
+    from ingest import localdb
+    from ingest.config import active_database, external_url
+
+    os.environ["COEQWAL_DATABASE"] = TEST_DATABASE
+    if not external_url():
+        localdb.EmbeddedCluster().up()
+    db = active_database()
+    assert db.database == TEST_DATABASE
+    localdb.drop_database(db)
+    localdb.ensure_database(db)
+    return db
+
+
+@pytest.fixture
+def sql(test_db):
+    """Run one SQL statement on the test database; returns all rows (or [])."""
+    import psycopg2
+
+    def run(query: str, params=None):
+        conn = psycopg2.connect(test_db.url())
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute(query, params)
+                return cur.fetchall() if cur.description else []
+        finally:
+            conn.close()
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def sample_files(tmp_path_factory) -> dict[str, Path]:
+    """The three sample scenarios' DV files, written once per session."""
+    from ingest import sample
+
+    out = tmp_path_factory.mktemp("sample")
+    paths = sample.write_samples(out)
+    return {s.scenario_id: p for s, p in zip(sample.SAMPLE_SCENARIOS, paths, strict=True)}
