@@ -1,4 +1,4 @@
-"""`coeqwal build`: dbt seed + build against the active database.
+"""`coeqwal build`: dbt build (seeds, models, tests) against the active database.
 
 Writes `profiles.yml` (from `profiles.example.yml`, which reads env vars) and runs
 dbt with the COEQWAL_PG* variables set from the active database, so the same
@@ -80,9 +80,9 @@ def summarize(results: dict) -> str:
 
 
 def run_dbt_build(select: str | None = None, db: DatabaseUrl | None = None) -> int:
-    """dbt seed, then dbt build; raise BuildError with one line on failure."""
+    """dbt build (which loads the seeds first); raise BuildError with one line on failure."""
     db = db or active_database()
-    for args in (["seed"], ["build"]):
+    for args in (["build"],):
         if select:
             args = [*args, "--select", select]
         code = run_dbt(args, db)

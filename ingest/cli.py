@@ -24,16 +24,19 @@ class CommandError(Exception):
 def _db(args: argparse.Namespace) -> int:
     from ingest import localdb
 
-    cluster = localdb.EmbeddedCluster()
     ext = external_url()
     if args.action == "url":
         print(active_database().url())
         return 0
-    if ext and args.action in ("up", "down"):
+    if ext:
+        if args.action == "status":
+            print(f"external database: {redact(ext)}")
+            return 0
         print(f"COEQWAL_DATABASE_URL is set ({redact(ext)}): no embedded cluster to {args.action}")
         if args.action == "up":
             localdb.ensure_database(active_database())
         return 0
+    cluster = localdb.EmbeddedCluster()
     if args.action == "up":
         url = cluster.up()
         print(f"embedded PostgreSQL running on port {url.port} (data in {cluster.datadir})")
@@ -42,9 +45,6 @@ def _db(args: argparse.Namespace) -> int:
         stopped = cluster.stop(localdb.find_bindir())
         print("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
     elif args.action == "status":
-        if ext:
-            print(f"external database: {redact(ext)}")
-            return 0
         if not cluster.initialized:
             print("embedded PostgreSQL: not initialised (run `coeqwal db up`)")
             return 3

@@ -17,13 +17,14 @@ is gone (or is no longer a postgres process) is removed before starting.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
 import shutil
 import socket
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.config import STATE_DIR, ConfigError, DatabaseUrl
@@ -133,11 +134,41 @@ def _pid_is_postgres(pid: int) -> bool:
     return b"postgres" in cmdline
 
 
+def _owner_can_traverse(path: Path) -> bool:
+    """As root: can the postgres system user reach `path` (every parent has o+x)?"""
+    probe = subprocess.run(
+        ["runuser", "-u", SYSTEM_USER, "--", "test", "-x", str(path)], capture_output=True
+    )
+    return probe.returncode == 0
+
+
+def default_root() -> Path:
+    """Where the cluster lives: `.coeqwal/pg`, unless the postgres user cannot reach
+    the project folder (a checkout under /root, say); then a folder under
+    /var/lib/coeqwal named after the project path, recorded in `.coeqwal/pg-location`.
+    """
+    local = STATE_DIR / "pg"
+    pointer = STATE_DIR / "pg-location"
+    if pointer.exists():
+        return Path(pointer.read_text().strip())
+    if local.exists() or not _is_root():
+        return local
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    if _owner_can_traverse(STATE_DIR):
+        return local
+    digest = hashlib.sha1(str(STATE_DIR.resolve()).encode()).hexdigest()[:12]
+    outside = Path("/var/lib/coeqwal") / digest
+    outside.parent.mkdir(parents=True, exist_ok=True)
+    outside.parent.chmod(0o755)
+    pointer.write_text(f"{outside}\n")
+    return outside
+
+
 @dataclass
 class EmbeddedCluster:
     """A private PostgreSQL cluster under the project's `.coeqwal/pg` folder."""
 
-    root: Path = STATE_DIR / "pg"
+    root: Path = field(default_factory=default_root)
 
     @property
     def datadir(self) -> Path:

@@ -211,6 +211,7 @@ def ingest_dss(
     workdir = Path(tempfile.mkdtemp(prefix="dlt-", dir=_workroot()))
     file_records: list[dict] = []
     try:
+        check_scenario_known(db, scenario_id)
         with sources.local_copies(paths) as locals_:
             # Validate every file before extracting anything: a bad file loads nothing.
             prepared = []
@@ -237,7 +238,7 @@ def ingest_dss(
     except Exception as exc:
         result.seconds = time.monotonic() - started
         record_ingest_run(db, result, file_records, status="failed", error=_one_line(exc))
-        if isinstance(exc, (IngestError, reader.DssReadError)):
+        if isinstance(exc, (IngestError, reader.DssReadError, sources.SourceError)):
             raise IngestError(str(exc)) from exc
         raise IngestError(
             f"ingest of {scenario_id} failed, nothing loaded: {_one_line(exc)}"
@@ -247,6 +248,32 @@ def ingest_dss(
     result.seconds = time.monotonic() - started
     record_ingest_run(db, result, file_records, status="succeeded", error=None)
     return result
+
+
+def check_scenario_known(db: DatabaseUrl, scenario_id: str) -> None:
+    """Refuse a scenario id that the `scenarios` seed does not list, once seeds exist.
+
+    Loading it anyway would leave orphan rows that no scenario dimension
+    describes; the analyst adds the scenario to seeds/scenarios/scenarios.csv and
+    runs `coeqwal build` first. A database without seeds (first load, benchmark)
+    accepts any well-formed id; dbt's relationships test still guards the marts.
+    """
+    from ingest.ops import connect
+
+    conn = connect(db)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select to_regclass('seeds.scenarios') is not null")
+            if not cur.fetchone()[0]:
+                return
+            cur.execute("select 1 from seeds.scenarios where scenario_id = %s", (scenario_id,))
+            if cur.fetchone() is None:
+                raise IngestError(
+                    f"scenario {scenario_id} is not in the scenarios seed: add it to "
+                    "seeds/scenarios/scenarios.csv and run `coeqwal build`, then ingest"
+                )
+    finally:
+        conn.close()
 
 
 def _workroot() -> Path:

@@ -10,6 +10,9 @@ final as (
         short_code,
         baseline_scenario_id,
         hydroclimate_code,
+        hydroclimate_name,
+        primary_theme_code,
+        theme_codes,
         name,
         short_title,
         description,
@@ -18,6 +21,7 @@ final as (
         is_active,
         is_loaded,
         is_baseline,
+        first_month,
         loaded_at
     from scenarios
     where is_active

@@ -92,3 +92,13 @@ def sample_files(tmp_path_factory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("sample")
     paths = sample.write_samples(out)
     return {s.scenario_id: p for s, p in zip(sample.SAMPLE_SCENARIOS, paths, strict=True)}
+
+
+@pytest.fixture(scope="session")
+def warehouse(test_db, sample_files) -> dict[str, Path]:
+    """The three sample scenarios ingested through the CLI and built with dbt."""
+    for scenario_id, path in sample_files.items():
+        coeqwal("ingest", "dss", "--scenario", scenario_id, str(path))
+    build = coeqwal("build")
+    assert "dbt build:" in build.stdout, build.stdout[-3000:]
+    return sample_files

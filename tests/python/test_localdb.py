@@ -141,3 +141,68 @@ def test_missing_postgis_message_names_package(monkeypatch, tmp_path):
     monkeypatch.setattr(localdb, "_is_root", lambda: False)
     with pytest.raises(localdb.DatabaseError, match="postgresql-15-postgis-3"):
         localdb.ensure_postgis(Path(fake_bin))
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="exercises the root-only code paths")
+
+
+@needs_root
+def test_project_folder_unreachable_by_postgres_user(tmp_path_factory):
+    """As root in a folder the postgres user cannot enter (e.g. under /root), the
+    cluster is placed under /var/lib/coeqwal and found again through a pointer."""
+    home = Path("/root") / f".coeqwal-test-{uuid.uuid4().hex[:8]}"
+    home.mkdir(mode=0o700)
+    env = {"COEQWAL_HOME": str(home), "COEQWAL_PG_PORT": str(_free_port())}
+    try:
+        coeqwal("db", "up", env=env)
+        pointer = home / ".coeqwal" / "pg-location"
+        assert pointer.exists()
+        outside = Path(pointer.read_text().strip())
+        assert outside.is_relative_to("/var/lib/coeqwal") and (outside / "data").is_dir()
+        _select_one(coeqwal("db", "url", env=env).stdout.strip())
+        coeqwal("db", "up", env=env)  # found again, same cluster
+        assert pointer.read_text().strip() == str(outside)
+    finally:
+        coeqwal("db", "down", env=env, check=False)
+        pointer = home / ".coeqwal" / "pg-location"
+        if pointer.exists():
+            shutil.rmtree(pointer.read_text().strip(), ignore_errors=True)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@needs_root
+def test_works_as_a_non_root_user():
+    """The same CLI run by an ordinary user starts the cluster as that user (no runuser)."""
+    import subprocess
+    import sys
+
+    python = Path(sys.executable).resolve()
+    if subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(python)]).returncode:
+        pytest.skip(f"the postgres user cannot execute this interpreter ({python})")
+    home = Path("/tmp") / f"coeqwal-nonroot-{uuid.uuid4().hex[:8]}"
+    home.mkdir()
+    shutil.chown(home, "postgres", "postgres")
+    env = {
+        **os.environ,
+        "COEQWAL_HOME": str(home),
+        "COEQWAL_PG_PORT": str(_free_port()),
+        "HOME": str(home),
+    }
+    exe = str(Path(sys.executable).parent / "coeqwal")
+
+    def as_user(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["runuser", "-u", "postgres", "--", exe, *args],
+            env=env, capture_output=True, text=True, timeout=120, cwd=home,
+        )  # fmt: skip
+
+    try:
+        up = as_user("db", "up")
+        assert up.returncode == 0, up.stderr
+        data = home / ".coeqwal" / "pg" / "data"
+        assert data.stat().st_uid == int(subprocess.check_output(["id", "-u", "postgres"]))
+        _select_one(as_user("db", "url").stdout.strip())
+        assert as_user("db", "down").returncode == 0
+    finally:
+        as_user("db", "down")
+        shutil.rmtree(home, ignore_errors=True)

@@ -30,12 +30,8 @@ def catalog_series(path) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def loaded(test_db, sample_files):
-    for scenario_id, path in sample_files.items():
-        coeqwal("ingest", "dss", "--scenario", scenario_id, str(path))
-    build = coeqwal("build")
-    assert "dbt build:" in build.stdout
-    return sample_files
+def loaded(warehouse):
+    return warehouse
 
 
 def test_raw_rows_match_the_files(loaded, sql):
@@ -114,3 +110,17 @@ def test_reingest_replaces_and_changes_nothing(loaded, sql):
     )
     assert [r[0] for r in runs] == ["succeeded", "succeeded"]
     assert runs[0][1] == before[0][0]
+
+
+def test_unknown_scenario_is_refused_with_one_line(loaded, sql):
+    path = next(iter(loaded.values()))
+    before = sql("select count(*) from raw_dss.dss_series")
+    proc = coeqwal("ingest", "dss", "--scenario", "s9999", str(path), check=False)
+    assert proc.returncode != 0
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "s9999" in lines[0] and "scenarios seed" in lines[0]
+    assert sql("select count(*) from raw_dss.dss_series") == before
+    assert sql("select count(*) from raw_dss.dss_series where scenario_id = 's9999'") == [(0,)]
+    assert sql(
+        "select status from ops.ingest_runs where scenario_id = 's9999' order by run_id desc limit 1"
+    ) == [("failed",)]

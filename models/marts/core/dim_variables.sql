@@ -1,0 +1,68 @@
+{#-
+    Every variable (B/C) either described in the `variables` seed or seen in any
+    loaded scenario. Variables found in model output but not yet described are
+    kept and flagged (is_described = false) so analysts can add them to the seed.
+-#}
+with
+
+variables as (
+    select * from {{ ref('variables') }}
+),
+
+series as (
+    select * from {{ ref('fct_series_values') }}
+),
+
+units as (
+    select * from {{ ref('units') }}
+),
+
+seen as (
+    select
+        variable_key,
+        min(b_part) as b_part,
+        min(c_part) as c_part,
+        min(unit_code) as unit_code,
+        count(distinct scenario_id)::integer as scenario_count
+    from series
+    group by variable_key
+),
+
+described as (
+    select
+        b_part || '/' || c_part as variable_key,
+        b_part,
+        c_part,
+        label,
+        description,
+        unit_code,
+        kind,
+        entity_type,
+        entity_code,
+        outcome_category_code,
+        is_aggregate
+    from variables
+),
+
+final as (
+    select
+        coalesce(described.variable_key, seen.variable_key) as variable_key,
+        coalesce(described.b_part, seen.b_part) as b_part,
+        coalesce(described.c_part, seen.c_part) as c_part,
+        coalesce(described.label, seen.b_part) as label,
+        described.description,
+        coalesce(described.unit_code, seen.unit_code) as unit_code,
+        coalesce(described.kind, 'undescribed') as kind,
+        described.entity_type,
+        described.entity_code,
+        described.outcome_category_code,
+        coalesce(seen.scenario_count, 0) as scenario_count,
+        coalesce(described.is_aggregate, false) as is_aggregate,
+        coalesce(units.is_flow, false) as is_flow,
+        described.variable_key is not null as is_described
+    from described
+    full outer join seen on described.variable_key = seen.variable_key
+    left join units on coalesce(described.unit_code, seen.unit_code) = units.unit_code
+)
+
+select * from final

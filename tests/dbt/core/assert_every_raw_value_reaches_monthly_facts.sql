@@ -1,0 +1,57 @@
+{#-
+    Reconciliation: every raw series (after the DV-over-SV choice) and every one
+    of its values reaches fct_monthly_values, per scenario: same number of series,
+    of months, of non-missing values, and the same sum of values.
+-#}
+with
+
+raw_series as (
+    select * from {{ ref('int_series_classified') }}
+),
+
+monthly as (
+    select * from {{ ref('fct_monthly_values') }}
+),
+
+raw_totals as (
+    select
+        raw_series.scenario_id,
+        count(distinct raw_series.variable_key) as series_count,
+        sum(raw_series.month_count) as month_count,
+        sum(raw_series.month_count - raw_series.missing_count) as value_count,
+        sum((select sum(v::double precision) from unnest(raw_series.monthly_values) as v)) as value_sum
+    from raw_series
+    group by raw_series.scenario_id
+),
+
+fact_totals as (
+    select
+        scenario_id,
+        count(distinct variable_key) as series_count,
+        count(*) as month_count,
+        count(value) as value_count,
+        sum(value) as value_sum
+    from monthly
+    group by scenario_id
+),
+
+final as (
+    select
+        coalesce(raw_totals.scenario_id, fact_totals.scenario_id) as scenario_id,
+        raw_totals.series_count as raw_series,
+        fact_totals.series_count as fact_series,
+        raw_totals.month_count as raw_months,
+        fact_totals.month_count as fact_months,
+        raw_totals.value_count as raw_values,
+        fact_totals.value_count as fact_values
+    from raw_totals
+    full outer join fact_totals on raw_totals.scenario_id = fact_totals.scenario_id
+    where
+        raw_totals.series_count is distinct from fact_totals.series_count
+        or raw_totals.month_count is distinct from fact_totals.month_count
+        or raw_totals.value_count is distinct from fact_totals.value_count
+        or abs(raw_totals.value_sum - fact_totals.value_sum)
+        > 1e-9 * greatest(abs(raw_totals.value_sum), 1)
+)
+
+select * from final
