@@ -38,7 +38,9 @@ def _db(args: argparse.Namespace) -> int:
         return 0
     cluster = localdb.EmbeddedCluster()
     if args.action == "up":
-        url = cluster.up()
+        cluster.up()
+        url = active_database()  # COEQWAL_DATABASE may name another database than the default
+        localdb.ensure_database(url)
         print(f"embedded PostgreSQL running on port {url.port} (data in {cluster.datadir})")
         print(url.url())
     elif args.action == "down":

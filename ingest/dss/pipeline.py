@@ -1,12 +1,12 @@
 """Land CalSim DSS output in `raw_dss` with dlt: exactly once, or not at all.
 
 Shape of the raw table (`raw_dss.dss_series`): one row per (scenario, file role,
-series) holding the series' monthly values as a PostgreSQL `real[]` literal in
-month order from `start_month`. DSS stores values as 32-bit floats, so `real`
-holds them exactly; the compact row keeps storage near 4-5 bytes per value where
-a long (series, month, value) table costs ~44 (see the README's measurements).
-Staging casts the literal to `real[]` and unnests it into the long shape analysts
-query; no file parsing happens in SQL.
+series) holding the series' monthly values as a PostgreSQL array literal in
+month order from `start_month`, each value the shortest decimal that reads back
+to the file's value (32-bit for CalSim3 output, 64-bit where a file stores
+doubles). The compact row keeps raw storage near 5-7 bytes per value where a long
+(series, month, value) table costs ~44 (see the README's measurements). Staging
+casts the literal to `double precision[]`; no file parsing happens in SQL.
 
 Loading semantics:
 - the scenario id comes from the caller or the manifest, never from the F part;
@@ -115,16 +115,25 @@ def sha256_of(path: Path) -> str:
 
 
 def values_literals(arrays: Sequence[np.ndarray]) -> pa.Array:
-    """PostgreSQL array literals (`{v1,v2,NULL,...}`) of float32 values, one per series.
+    """PostgreSQL array literals (`{v1,v2,NULL,...}`), one per series, at source precision.
 
-    Arrow's float32-to-text cast writes the shortest text that reads back to the
-    same 32-bit value, so `literal::real[]` in SQL is exact; NaN becomes NULL. The
-    whole batch is formatted in one vectorised pass.
+    CalSim3 output stores 32-bit floats: a value that is exactly a float32 is
+    written as the shortest decimal that reads back to the same float32 (so
+    `2454.2605`, not `2454.260498046875`); a value that needs 64 bits (some
+    post-processed files store doubles) as the shortest decimal of the double.
+    NaN becomes NULL. The whole batch is formatted in one vectorised pass.
     """
-    flat = np.concatenate([a.astype(np.float32) for a in arrays])
+    flat = np.concatenate(arrays) if arrays else np.empty(0)
     offsets = np.zeros(len(arrays) + 1, dtype=np.int32)
     offsets[1:] = np.cumsum([len(a) for a in arrays])
-    text = pc.fill_null(pc.cast(pa.array(flat, from_pandas=True), pa.string()), "NULL")
+    with np.errstate(over="ignore", invalid="ignore"):
+        as32 = flat.astype(np.float32)
+        fits32 = (as32.astype(np.float64) == flat) | np.isnan(flat)
+    text = pc.cast(pa.array(as32, from_pandas=True), pa.string())
+    if not fits32.all():
+        text64 = pc.cast(pa.array(flat, from_pandas=True), pa.string())
+        text = pc.if_else(pa.array(fits32), text, text64)
+    text = pc.fill_null(text, "NULL")
     joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), text), ",")
     return pc.binary_join_element_wise("{", joined, "}", "")
 

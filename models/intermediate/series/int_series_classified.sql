@@ -46,8 +46,9 @@ final as (
         ranked.loaded_at
     from ranked
     left join variables
-        on ranked.variable_code = variables.b_part
-        and ranked.kind_code = variables.c_part
+        on
+            ranked.variable_code = variables.b_part
+            and ranked.kind_code = variables.c_part
     left join units on ranked.units = units.unit_code
     where ranked.file_rank = 1
 )

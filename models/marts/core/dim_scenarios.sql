@@ -19,7 +19,7 @@ series as (
 themes as (
     select
         scenario_id,
-        array_agg(theme_code order by is_primary desc, theme_code) as theme_codes,
+        array_agg(theme_code order by is_primary desc, theme_code asc) as theme_codes,
         min(theme_code) filter (where is_primary) as primary_theme_code
     from links
     group by scenario_id
@@ -44,7 +44,7 @@ final as (
         scenarios.hydroclimate_code,
         hydroclimates.name as hydroclimate_name,
         themes.primary_theme_code,
-        coalesce(themes.theme_codes, array[]::text []) as theme_codes,
+        coalesce(themes.theme_codes, array[]::text[]) as theme_codes,
         scenarios.name,
         scenarios.short_title,
         scenarios.description,

@@ -36,8 +36,9 @@ final as (
         make_date(sac.water_year, 9, 30) as end_date
     from typed as sac
     left join typed as sjv
-        on sac.water_year = sjv.water_year
-        and sjv.valley = 'SJV'
+        on
+            sac.water_year = sjv.water_year
+            and sjv.valley = 'SJV'
     where sac.valley = 'SAC'
 )
 

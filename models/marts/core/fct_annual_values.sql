@@ -23,27 +23,6 @@ series as (
     select * from {{ ref('fct_series_values') }}
 ),
 
-{% if is_incremental() %}
-changed as (
-    select latest.scenario_id
-    from (
-        select
-            scenario_id,
-            max(loaded_at) as loaded_at
-        from series
-        group by scenario_id
-    ) as latest
-    left join (
-        select
-            scenario_id,
-            max(loaded_at) as loaded_at
-        from {{ this }}
-        group by scenario_id
-    ) as built on latest.scenario_id = built.scenario_id
-    where built.loaded_at is distinct from latest.loaded_at
-),
-{% endif %}
-
 annual as (
     select
         monthly.scenario_id,
@@ -58,7 +37,9 @@ annual as (
         max(monthly.value) filter (where monthly.water_month = 12) as sep_value
     from monthly
     {% if is_incremental() %}
-        where monthly.scenario_id in (select changed.scenario_id from changed)
+        where monthly.scenario_id in (
+            {{ scenarios_changed_since_last_build(ref('fct_series_values')) }}
+        )
     {% endif %}
     group by monthly.scenario_id, monthly.variable_key, monthly.water_year
 ),
@@ -79,8 +60,9 @@ final as (
         series.loaded_at
     from annual
     inner join series
-        on annual.scenario_id = series.scenario_id
-        and annual.variable_key = series.variable_key
+        on
+            annual.scenario_id = series.scenario_id
+            and annual.variable_key = series.variable_key
 )
 
 select * from final

@@ -9,8 +9,8 @@
 
 {#-
     Compact storage of every loaded series: one row per scenario and series
-    with its monthly values as `real[]` (DSS values are 32-bit floats, so this is
-    exact). Incremental by scenario: a build processes only the scenarios whose
+    with its monthly values as `double precision[]` (each the shortest decimal of
+    the file's 32- or 64-bit value). Incremental by scenario: a build processes only the scenarios whose
     raw load changed since the last build, replacing their rows.
 -#}
 with
@@ -18,27 +18,6 @@ with
 series as (
     select * from {{ ref('int_series_classified') }}
 ),
-
-{% if is_incremental() %}
-changed as (
-    select latest.scenario_id
-    from (
-        select
-            scenario_id,
-            max(loaded_at) as loaded_at
-        from series
-        group by scenario_id
-    ) as latest
-    left join (
-        select
-            scenario_id,
-            max(loaded_at) as loaded_at
-        from {{ this }}
-        group by scenario_id
-    ) as built on latest.scenario_id = built.scenario_id
-    where built.loaded_at is distinct from latest.loaded_at
-),
-{% endif %}
 
 final as (
     select
@@ -59,7 +38,9 @@ final as (
         loaded_at
     from series
     {% if is_incremental() %}
-        where scenario_id in (select changed.scenario_id from changed)
+        where scenario_id in (
+            {{ scenarios_changed_since_last_build(ref('int_series_classified')) }}
+        )
     {% endif %}
 )
 

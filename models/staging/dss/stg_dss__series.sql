@@ -19,7 +19,7 @@ final as (
         upper(data_type) as data_type,
         month_count,
         missing_count,
-        monthly_values::real[] as monthly_values,
+        monthly_values::double precision[] as monthly_values,
         start_month,
         to_timestamp(_dlt_load_id::numeric) at time zone 'UTC' as loaded_at
     from source

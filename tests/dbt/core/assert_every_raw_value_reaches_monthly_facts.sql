@@ -13,15 +13,25 @@ monthly as (
     select * from {{ ref('fct_monthly_values') }}
 ),
 
+raw_sums as (
+    select
+        raw_series.scenario_id,
+        sum(vals.value) as value_sum
+    from raw_series
+    cross join lateral unnest(raw_series.monthly_values) as vals (value)
+    group by raw_series.scenario_id
+),
+
 raw_totals as (
     select
         raw_series.scenario_id,
+        raw_sums.value_sum,
         count(distinct raw_series.variable_key) as series_count,
         sum(raw_series.month_count) as month_count,
-        sum(raw_series.month_count - raw_series.missing_count) as value_count,
-        sum((select sum(v::double precision) from unnest(raw_series.monthly_values) as v)) as value_sum
+        sum(raw_series.month_count - raw_series.missing_count) as value_count
     from raw_series
-    group by raw_series.scenario_id
+    inner join raw_sums on raw_series.scenario_id = raw_sums.scenario_id
+    group by raw_series.scenario_id, raw_sums.value_sum
 ),
 
 fact_totals as (
