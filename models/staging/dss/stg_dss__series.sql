@@ -21,7 +21,7 @@ final as (
         missing_count,
         monthly_values::double precision[] as monthly_values,
         start_month,
-        to_timestamp(_dlt_load_id::numeric) at time zone 'UTC' as loaded_at
+        ingested_at at time zone 'UTC' as loaded_at
     from source
 )
 

@@ -1,0 +1,388 @@
+"""The DSS loader end to end on real files, through the real CLI, into the real
+database: exact values, idempotence, clean refusal of bad input with the
+previous state intact, S3 through moto's server on loopback, manifests, and a
+kill -9 at several points of a load.
+
+Expected values come from independent reads of the files with pydsstools (the
+slow empty-D-part way), never from the loader. The real files are read in place
+from ../shared/data (skipped with a reason when absent).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import psycopg2
+import pytest
+
+from ingest.dss.hecdss import open_dss
+from tests.python.conftest import ROOT, coeqwal
+
+pytestmark = pytest.mark.db
+
+DATABASE = "coeqwal_test_ingest"
+SENTINELS = (-901.0, -902.0, 99000.0)
+ENV = {"COEQWAL_DATABASE": DATABASE}
+
+
+@pytest.fixture(scope="module")
+def db(test_db):
+    """A database of its own with no seeds, so any well-formed scenario id loads."""
+    from ingest import localdb
+
+    url = test_db.with_database(DATABASE)
+    localdb.drop_database(url)
+    localdb.ensure_database(url)
+    return url
+
+
+@pytest.fixture
+def q(db):
+    def run(query: str, params=None):
+        conn = psycopg2.connect(db.url())
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute(query, params)
+                return cur.fetchall() if cur.description else []
+        finally:
+            conn.close()
+
+    return run
+
+
+def ingest(*args: str, check: bool = True, env: dict | None = None):
+    return coeqwal("ingest", "dss", *args, env={**ENV, **(env or {})}, check=check)
+
+
+def one_error_line(proc) -> str:
+    assert proc.returncode != 0, proc.stdout
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    return lines[0]
+
+
+def scenario_state(q, scenario_id: str):
+    """Row count and a checksum of every series' path and values."""
+    return q(
+        "select count(*), md5(coalesce(string_agg(series_path || ':' || monthly_values, ','"
+        " order by series_path), '')) from raw_dss.dss_series where scenario_id = %s",
+        (scenario_id,),
+    )[0]
+
+
+def parse_literal(text: str) -> list[float | None]:
+    return [None if v == "NULL" else float(v) for v in text.strip("{}").split(",")]
+
+
+def independent_read(path: Path) -> dict[str, tuple[list[float | None], str]]:
+    """Every monthly series of a file via pydsstools' empty-D-part read."""
+    out = {}
+    with open_dss(str(path)) as fid:
+        logical = sorted(
+            {
+                "/".join(p.split("/")[:4]) + "//" + "/".join(p.split("/")[5:])
+                for p in fid.search_path()
+                if p.split("/")[5].upper() in ("1MON", "1MONTH")
+            }
+        )
+        for lp in logical:
+            ts = fid.read_ts(lp)
+            values = np.array(ts.values, dtype=np.float64, copy=True)
+            out[lp.upper()] = (
+                [
+                    None
+                    if (not math.isfinite(v) or abs(v) >= 3.4e38 or v in SENTINELS)
+                    else float(v)
+                    for v in values
+                ],
+                str(ts.start_time),
+            )
+            del ts
+    return out
+
+
+@pytest.fixture(scope="module")
+def v7_file(shared_data) -> Path:
+    return shared_data / "dss" / "calsim2_postproc_v7.dss"
+
+
+@pytest.fixture(scope="module")
+def v7_loaded(db, v7_file):
+    proc = ingest("--scenario", "real_v7", str(v7_file))
+    assert "162 series" in proc.stdout
+    return v7_file
+
+
+def test_real_v7_file_loads_exactly(v7_loaded, q):
+    expected = independent_read(v7_loaded)
+    assert len(expected) == 162
+    rows = q(
+        "select upper(series_path), month_count, missing_count, start_month, monthly_values "
+        "from raw_dss.dss_series where scenario_id = 'real_v7'"
+    )
+    assert len(rows) == 162
+    by_path = {r[0]: r for r in rows}
+    assert set(by_path) == set(expected)
+    for path, (values, _) in expected.items():
+        _, month_count, missing_count, start_month, literal = by_path[path]
+        loaded = parse_literal(literal)
+        # Leading/trailing missing values are kept (the series spans its blocks).
+        assert month_count == len(loaded) == len(values), path
+        assert missing_count == sum(v is None for v in values), path
+        for got, want in zip(loaded, values, strict=True):
+            if want is None:
+                assert got is None, path
+            else:  # float32 round trip: the shortest decimal of the file's value
+                assert got is not None and math.isclose(got, want, rel_tol=2e-7, abs_tol=1e-30)
+        assert str(start_month) == "1921-10-01"  # CalSim II: WY 1922-2003 from Oct 1921
+
+
+def test_end_of_period_stamps_map_to_the_month_they_close(v7_loaded, q):
+    """The first value is stamped 31OCT1921 24:00 (read as 1 Nov 00:00): it is October."""
+    expected = independent_read(v7_loaded)
+    path, (_, first_stamp) = next(iter(expected.items()))
+    assert "1921-11-01" in first_stamp or "01Nov1921" in first_stamp or "Nov" in first_stamp
+    start = q("select start_month from raw_dss.dss_series where upper(series_path) = %s", (path,))[
+        0
+    ][0]
+    assert (start.year, start.month) == (1921, 10)
+
+
+def test_reingest_is_idempotent_and_recorded(v7_loaded, q):
+    before = scenario_state(q, "real_v7")
+    proc = ingest("--scenario", "real_v7", str(v7_loaded))
+    assert "162 series" in proc.stdout
+    assert scenario_state(q, "real_v7") == before
+    runs = q(
+        "select status, series_read, values_loaded, null_values, files->0->>'sha256', "
+        "(files->0->>'dss_version')::int, (files->0->>'size_bytes')::bigint "
+        "from ops.ingest_runs where scenario_id = 'real_v7' order by run_id"
+    )
+    assert len(runs) >= 2 and {r[0] for r in runs} == {"succeeded"}
+    import hashlib
+
+    digest = hashlib.sha256(v7_loaded.read_bytes()).hexdigest()
+    assert {r[4] for r in runs} == {digest}
+    assert {r[5] for r in runs} == {7}
+    assert {r[6] for r in runs} == {v7_loaded.stat().st_size}
+    total = q("select sum(month_count), sum(missing_count) from raw_dss.dss_series "
+              "where scenario_id = 'real_v7'")[0]  # fmt: skip
+    assert runs[-1][1:4] == (162, total[0], total[1])
+
+
+@pytest.mark.parametrize("name", ["calsim2_postproc_base_v6.dss", "calsim3_init_v6.dss"])
+def test_dss6_is_refused_and_nothing_loads(v7_loaded, q, shared_data, name):
+    before = scenario_state(q, "real_v7")
+    line = one_error_line(
+        ingest("--scenario", "real_v7", str(shared_data / "dss" / name), check=False)
+    )
+    assert name in line and "6" in line and ("DSSVue" in line or "convert" in line.lower())
+    assert scenario_state(q, "real_v7") == before
+    status = q("select status, files->0->>'dss_version' from ops.ingest_runs "
+               "order by run_id desc limit 1")  # fmt: skip
+    assert status == [("failed", "6")]
+
+
+def test_mixed_file_skips_and_reports_non_monthly_records(db, q, shared_data):
+    line = one_error_line(
+        ingest(
+            "--scenario",
+            "mixed",
+            str(shared_data / "dss" / "hec_sample7_mixed_v7.dss"),
+            check=False,
+        )
+    )
+    assert "no regular monthly" in line and "daily" in line and "paired data" in line
+    skipped = q("select series_skipped from ops.ingest_runs where scenario_id = 'mixed' "
+                "order by run_id desc limit 1")[0][0]  # fmt: skip
+    assert sum(skipped.values()) == 597  # every record of the file, by kind
+    assert skipped.get("paired data", 0) > 0 and skipped.get("daily time series", 0) > 0
+    assert q("select count(*) from raw_dss.dss_series where scenario_id = 'mixed'") == [(0,)]
+
+
+@pytest.mark.parametrize("damage", ["truncated_half", "truncated_tail", "empty", "text", "missing"])
+def test_bad_files_fail_cleanly_and_keep_previous_data(v7_loaded, q, tmp_path, damage):
+    before = scenario_state(q, "real_v7")
+    bad = tmp_path / "bad.dss"
+    data = v7_loaded.read_bytes()
+    if damage == "truncated_half":
+        bad.write_bytes(data[: len(data) // 2])
+    elif damage == "truncated_tail":
+        bad.write_bytes(data[:-4096])
+    elif damage == "empty":
+        bad.write_bytes(b"")
+    elif damage == "text":
+        bad.write_text("this is not a DSS file\n" * 100)
+    line = one_error_line(ingest("--scenario", "real_v7", str(bad), check=False))
+    assert "bad.dss" in line
+    assert scenario_state(q, "real_v7") == before
+    if damage != "missing":
+        assert not bad.exists() or bad.stat().st_size == len(bad.read_bytes())  # untouched
+
+
+def test_bad_file_in_a_batch_loads_nothing(v7_loaded, q, sample_files, tmp_path):
+    """Two files for one scenario, the second corrupt: neither is loaded."""
+    before = scenario_state(q, "real_v7")
+    bad = tmp_path / "x_SV.dss"
+    bad.write_bytes(v7_loaded.read_bytes()[:100_000])
+    proc = ingest("--scenario", "real_v7", str(sample_files["s0020"]), str(bad), check=False)
+    one_error_line(proc)
+    assert scenario_state(q, "real_v7") == before
+
+
+def test_other_scenarios_untouched_by_a_reingest(v7_loaded, q, sample_files):
+    ingest("--scenario", "s0020", str(sample_files["s0020"]))
+    other = scenario_state(q, "real_v7")
+    ingest("--scenario", "s0020", str(sample_files["s0020"]))
+    assert scenario_state(q, "real_v7") == other
+    assert scenario_state(q, "s0020")[0] == 60
+
+
+def test_manifest_csv_and_yaml(db, q, sample_files, v7_file, tmp_path):
+    csv_manifest = tmp_path / "manifest.csv"
+    csv_manifest.write_text(
+        f"scenario_id,path\nm_csv_a,{sample_files['s0029']}\nm_csv_b,{v7_file}\n"
+    )
+    proc = coeqwal("ingest", "dss", "--manifest", str(csv_manifest), env=ENV)
+    assert "m_csv_a: 60 series" in proc.stdout and "m_csv_b: 162 series" in proc.stdout
+    yaml_manifest = tmp_path / "runs" / "manifest.yaml"
+    yaml_manifest.parent.mkdir()
+    shutil.copy(sample_files["s0044"], tmp_path / "s0044_DV.dss")
+    yaml_manifest.write_text(
+        "scenarios:\n  - id: m_yaml\n    dv: ../s0044_DV.dss\n    description: relative path\n"
+    )
+    coeqwal("ingest", "dss", "--manifest", str(yaml_manifest), env=ENV)
+    assert scenario_state(q, "m_yaml")[0] == 60
+    assert q("select distinct file_role from raw_dss.dss_series where scenario_id = 'm_yaml'") == [
+        ("DV",)
+    ]
+
+
+def test_scenario_id_is_required_and_validated(db):
+    assert "--scenario" in one_error_line(coeqwal("ingest", "dss", "x.dss", env=ENV, check=False))
+    line = one_error_line(ingest("--scenario", "bad id;drop", "x.dss", check=False))
+    assert "scenario id" in line
+
+
+# --- S3 through moto's server on loopback ------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    port = _free_port()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.2)
+    env = {
+        "AWS_ENDPOINT_URL_S3": url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-west-2",
+    }
+    yield env
+    server.send_signal(signal.SIGTERM)
+    server.wait(timeout=10)
+
+
+def test_s3_object_loads_like_the_local_file(v7_loaded, q, s3_endpoint):
+    import boto3
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint["AWS_ENDPOINT_URL_S3"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-west-2",
+    )
+    s3.create_bucket(
+        Bucket="coeqwal-dss", CreateBucketConfiguration={"LocationConstraint": "us-west-2"}
+    )
+    s3.upload_file(str(v7_loaded), "coeqwal-dss", "runs/real/calsim2_DV.dss")
+    ingest("--scenario", "real_s3", "s3://coeqwal-dss/runs/real/calsim2_DV.dss", env=s3_endpoint)
+    local = q("select series_path, monthly_values from raw_dss.dss_series "
+              "where scenario_id = 'real_v7' order by 1")  # fmt: skip
+    remote = q("select series_path, monthly_values from raw_dss.dss_series "
+               "where scenario_id = 'real_s3' order by 1")  # fmt: skip
+    assert remote == local and len(remote) == 162
+    source = q("select files->0->>'source' from ops.ingest_runs where scenario_id = 'real_s3' "
+               "order by run_id desc limit 1")  # fmt: skip
+    assert source == [("s3://coeqwal-dss/runs/real/calsim2_DV.dss",)]
+
+    before = scenario_state(q, "real_s3")
+    line = one_error_line(
+        ingest(
+            "--scenario", "real_s3", "s3://coeqwal-dss/runs/nope.dss", env=s3_endpoint, check=False
+        )
+    )
+    assert "s3://coeqwal-dss/runs/nope.dss" in line
+    assert scenario_state(q, "real_s3") == before
+
+
+# --- kill -9 at several points of a load ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def medium_file(tmp_path_factory) -> Path:
+    from ingest import sample
+
+    out = tmp_path_factory.mktemp("medium")
+    return sample.write_full_size(out, n_series=3000)
+
+
+@pytest.mark.slow
+def test_kill_at_any_point_leaves_previous_state(db, q, medium_file, sample_files):
+    """Load a scenario, then re-ingest a bigger file for it and kill -9 the loader
+    at several moments (reading, extracting, copying, merging): the scenario keeps
+    its previous rows every time, and a final rerun loads the new file fully."""
+    ingest("--scenario", "killme", str(sample_files["s0020"]))
+    before = scenario_state(q, "killme")
+    assert before[0] == 60
+    exe = str(Path(sys.executable).parent / "coeqwal")
+    env = {**os.environ, **ENV}
+    # A full uninterrupted run first, to know how long one takes here.
+    start = time.monotonic()
+    ingest("--scenario", "killme_timing", str(medium_file))
+    full = time.monotonic() - start
+    for fraction in (0.15, 0.4, 0.65, 0.85, 0.95):
+        proc = subprocess.Popen(
+            [exe, "ingest", "dss", "--scenario", "killme", str(medium_file)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
+            start_new_session=True,
+        )  # fmt: skip
+        time.sleep(full * fraction)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        state = scenario_state(q, "killme")
+        if state[0] == 3000:  # the merge transaction had committed before the kill
+            ingest("--scenario", "killme", str(sample_files["s0020"]))
+            state = scenario_state(q, "killme")
+        assert state == before, f"killed at {fraction:.0%} of a run"
+    ingest("--scenario", "killme", str(medium_file))
+    assert scenario_state(q, "killme") == scenario_state(q, "killme_timing")
+    assert scenario_state(q, "killme")[0] == 3000
