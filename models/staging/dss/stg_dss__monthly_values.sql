@@ -1,0 +1,32 @@
+{#-
+    One row per scenario, series and month of the raw loads (all file roles),
+    with water year, water month and, for flows, the monthly volume in TAF.
+    A view: the marts keep the compact storage and expose fct_monthly_values.
+-#}
+with
+
+series as (
+    select * from {{ ref('stg_dss__series') }}
+),
+
+units as (
+    select * from {{ ref('units') }}
+),
+
+with_factor as (
+    select
+        series.scenario_id,
+        series.file_role,
+        series.series_key as variable_key,
+        series.start_month,
+        series.monthly_values,
+        units.taf_per_cfs_day
+    from series
+    left join units on series.units = units.unit_code
+),
+
+final as (
+    {{ unnest_monthly_values('with_factor', extra_columns=['file_role']) }}
+)
+
+select * from final
