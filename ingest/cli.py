@@ -90,13 +90,19 @@ def _ingest(args: argparse.Namespace) -> int:
         from ingest.dss import pipeline
 
         if args.manifest:
-            results = pipeline.ingest_manifest(Path(args.manifest), progress=_progress_printer)
+            results = pipeline.ingest_manifest(
+                Path(args.manifest), progress=_progress_printer, force=args.force
+            )
         else:
             if not args.scenario:
                 raise CommandError("ingest dss: give --scenario ID with the file(s), or --manifest")
             if not args.paths:
                 raise CommandError("ingest dss: give at least one DSS file path or s3:// URL")
-            results = [pipeline.ingest_dss(args.scenario, args.paths, progress=_progress_printer)]
+            results = [
+                pipeline.ingest_dss(
+                    args.scenario, args.paths, progress=_progress_printer, force=args.force
+                )
+            ]
         for res in results:
             print(res.summary())
         return 0
@@ -155,6 +161,9 @@ def parser() -> argparse.ArgumentParser:
     dss.add_argument("--scenario", help="scenario id (e.g. s0020); never taken from the F part")
     dss.add_argument("--manifest", help="CSV/YAML manifest of scenario ids and files")
     dss.add_argument("paths", nargs="*", help="DSS files or s3://bucket/key")
+    dss.add_argument(
+        "--force", action="store_true", help="reload even if the same files are already loaded"
+    )
     dss.set_defaults(func=_ingest)
     gis = isub.add_parser("gis", help="GIS layer (Shapefile, GeoPackage, GeoJSON)")
     gis.add_argument("--layer", required=True)

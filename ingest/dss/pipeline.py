@@ -91,9 +91,12 @@ class IngestResult:
     skipped: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)
+    unchanged: bool = False
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     def summary(self) -> str:
+        if self.unchanged:
+            return f"{self.scenario_id}: unchanged (same files already loaded), nothing to do"
         skipped = sum(self.skipped.values())
         return (
             f"{self.scenario_id}: {self.series:,} series, {self.values:,} values "
@@ -220,8 +223,14 @@ def ingest_dss(
     *,
     progress: Callable[[str], Callable[[int, int], None] | None] | None = None,
     db: DatabaseUrl | None = None,
+    force: bool = False,
 ) -> IngestResult:
-    """Load every monthly series of the given DSS files as one scenario, atomically."""
+    """Load every monthly series of the given DSS files as one scenario, atomically.
+
+    When the same files (by role and SHA-256) are already the scenario's last
+    successful load and its rows are present, nothing is re-read: the run is
+    recorded as `unchanged` (use `force` to reload anyway).
+    """
     from ingest.dss import sources
 
     _validate_scenario_id(scenario_id)
@@ -244,6 +253,14 @@ def ingest_dss(
                     "role": file_role(Path(source.rsplit("/", 1)[-1])),
                 }
                 file_records.append(info)
+            if not force and _already_loaded(db, scenario_id, file_records):
+                for (_, local), info in zip(locals_, file_records, strict=True):
+                    info["dss_version"] = reader.dss_version(local)
+                result.unchanged = True
+                result.seconds = time.monotonic() - started
+                record_ingest_run(db, result, file_records, status="unchanged", error=None)
+                return result
+            for (source, local), info in zip(locals_, file_records, strict=True):
                 started_scan = time.monotonic()
                 scan = _scan(local, source, info, result)
                 result.phases[f"scan {Path(source).name}"] = time.monotonic() - started_scan
@@ -258,8 +275,11 @@ def ingest_dss(
     except Exception as exc:
         result.seconds = time.monotonic() - started
         record_ingest_run(db, result, file_records, status="failed", error=_one_line(exc))
+        root = _root_cause(exc)
         if isinstance(exc, (IngestError, reader.DssReadError, sources.SourceError)):
             raise IngestError(str(exc)) from exc
+        if isinstance(root, (IngestError, reader.DssReadError, sources.SourceError)):
+            raise IngestError(_one_line(root)) from exc
         raise IngestError(
             f"ingest of {scenario_id} failed, nothing loaded: {_one_line(exc)}"
         ) from exc
@@ -268,6 +288,34 @@ def ingest_dss(
     result.seconds = time.monotonic() - started
     record_ingest_run(db, result, file_records, status="succeeded", error=None)
     return result
+
+
+def _already_loaded(db: DatabaseUrl, scenario_id: str, files: list[dict]) -> bool:
+    """True if the scenario's last successful load used exactly these files."""
+    from ingest.ops import connect, ensure_ops
+
+    wanted = sorted((f["role"], f["sha256"]) for f in files)
+    conn = connect(db)
+    try:
+        ensure_ops(conn)
+        with conn.cursor() as cur:
+            cur.execute(
+                "select files from ops.ingest_runs where kind = 'dss' and scenario_id = %s "
+                "and status = 'succeeded' order by run_id desc limit 1",
+                (scenario_id,),
+            )
+            row = cur.fetchone()
+            if row is None or sorted((f["role"], f["sha256"]) for f in row[0]) != wanted:
+                return False
+            cur.execute("select to_regclass('raw_dss.dss_series') is not null")
+            if not cur.fetchone()[0]:
+                return False
+            cur.execute(
+                "select count(*) from raw_dss.dss_series where scenario_id = %s", (scenario_id,)
+            )
+            return cur.fetchone()[0] > 0
+    finally:
+        conn.close()
 
 
 def check_scenario_known(db: DatabaseUrl, scenario_id: str) -> None:
@@ -315,9 +363,21 @@ def _workroot() -> Path:
     return root
 
 
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost exception: dlt wraps the real error in step and resource errors."""
+    seen = set()
+    while (exc.__cause__ or exc.__context__) is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return exc
+
+
 def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    for candidate in (_root_cause(exc), exc):
+        for line in str(candidate).splitlines():
+            if line.strip():
+                return line.strip()
+    return type(exc).__name__
 
 
 def _scan(local: Path, source: str, info: dict, result: IngestResult) -> reader.Scan:
@@ -425,9 +485,10 @@ def read_manifest(path: Path) -> list[ManifestEntry]:
 
 
 def ingest_manifest(
-    path: Path, *, progress=None, db: DatabaseUrl | None = None
+    path: Path, *, progress=None, db: DatabaseUrl | None = None, force: bool = False
 ) -> list[IngestResult]:
     """Ingest every scenario of a manifest; each scenario is its own atomic load."""
     return [
-        ingest_dss(e.scenario_id, e.paths, progress=progress, db=db) for e in read_manifest(path)
+        ingest_dss(e.scenario_id, e.paths, progress=progress, db=db, force=force)
+        for e in read_manifest(path)
     ]

@@ -14,9 +14,13 @@ message is ONE line naming the file and saying what is wrong and what to do.
   Every other record (hourly/daily series, irregular series, paired data, text,
   grids, location records, ...) is skipped and counted by kind in `Scan.skipped`.
 - Speed: the catalog is read once per file; each series is then read ONCE, through
-  its first block's pathname with a time window spanning all of its blocks. Reading
-  through the empty-D logical path instead makes the library search the catalog on
-  every call (quadratic: hours for 21,500 series).
+  its first block's pathname with a time window spanning all of its blocks, and
+  without the time stamp per value the library would otherwise build (two thirds of
+  a read's CPU; `_read_window`). Reading through the empty-D logical path instead
+  makes the library search the catalog on every call (quadratic: hours for 21,500
+  series). Large files are read by two child processes at once, and the structural
+  check can run alongside the reading (`scan(path, check="deferred")`); see
+  "Speed" below.
 - Extent: a series runs from the first value of its first block to the last value
   of its last block, as recorded by the writer in each record's header (the catalog
   returns these dates). This is exactly what the library's own empty-D "retrieve
@@ -74,20 +78,33 @@ How this module protects its caller
 2. The library's first look (`check_file` and the catalog) runs in a CHILD process
    with a timeout; a segfault, hang or console noise there becomes a one-line
    `DssReadError`. The catalog's record count must equal the header's (catches the
-   silently partial catalogs).
-3. `iter_series` also reads in a child process by default (`isolate=True`) and
-   streams the series back, so a crash or hang on damage that `check_file` misses
-   (DSS 7 has no checksums) still cannot take the caller down. It also frees the
-   caller's core: on a full-size file the caller spends ~3 s of CPU receiving the
-   series instead of ~30 s reading them, for about the same wall time.
-   `read_series` is the in-process primitive.
+   silently partial catalogs). With `scan(path, check="deferred")`, `check_file`
+   runs in a child of its own, started after the header checks and left running
+   while the catalog is read and the series are streamed; `iter_series` waits for
+   its verdict before it ends and raises `DssReadError` (after the last series,
+   instead of returning normally) if the file is damaged. `Scan.await_check()`
+   gives the same verdict on demand.
+3. `iter_series` also reads in child processes by default (`isolate=True`), so a
+   crash or hang on damage that `check_file` misses (DSS 7 has no checksums) still
+   cannot take the caller down. Files of 500 series or more are split into
+   `workers` (default 2, CPUs permitting) contiguous shares of the catalog order,
+   one child each, whose series interleave as they arrive (each share stays in
+   catalog order). A bounded queue (and each child's pipe) keeps memory flat. The
+   first failure in any child kills the others and raises one `DssReadError`;
+   closing the generator early kills them all. `read_series` is the in-process
+   primitive.
    Every library exception, including `DssPathException`, becomes `DssReadError`;
    every read is checked for the expected number of values, the one-month interval
    and end-of-month stamps; the file's size and mtime must not have changed since
-   `scan`.
-`iter_series` is a generator: if it raises midway, the caller must discard what it
-received for that file (the dlt loader does: it loads a file in one transaction).
-A flipped bit inside a stored value is undetectable by any reader of this format.
+   `scan`, checked when the iteration starts and again when it ends.
+`iter_series` is a generator: if it raises at any point (even after the last series,
+for a deferred check), the caller must discard what it received for that file (the
+dlt loader does: it loads a file in one transaction). A flipped bit inside a stored
+value is undetectable by any reader of this format.
+
+Speed
+-----
+SPEED_PLACEHOLDER
 
 Versions
 --------
@@ -103,11 +120,14 @@ pydsstools is imported only through `ingest.dss.hecdss`, which silences it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
-import json
+import gc
+import operator
 import os
 import pickle
+import queue
 import re
 import signal
 import struct
@@ -116,12 +136,18 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: pipes keep their default size there
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = [
     "ENGINES",
@@ -151,6 +177,7 @@ _MONTHLY_E = frozenset({"1MON", "1MONTH"})
 _MONTHLY_INTERVAL_SECONDS = 2_592_000  # how HEC-DSS encodes a one-month interval
 _REGULAR_SERIES_CODES = frozenset({100, 105})  # RTS (floats), RTD (doubles)
 _JULIAN_ZERO = dt.date(1899, 12, 31)  # HEC-DSS day 0
+_RETRIEVE_WINDOW_NO_TIMES = -2  # ztsRetrieve flag: keep to the window, no time array
 
 # DSS 7 file header (64-bit words), see HEC's dss-file-spec "file-header.md".
 _WORD = 8
@@ -175,6 +202,13 @@ _CONVERT_ADVICE = {
 _CHILD_TIMEOUT_BASE_S = 60.0  # catalog/check child: base + per MB of file
 _CHILD_TIMEOUT_PER_MB_S = 0.5
 _READ_STALL_TIMEOUT_S = 120.0  # reading child: longest wait for the next series
+_FRAME_HEADER = struct.Struct("<Q")  # reading child -> parent: byte length, then a pickle
+_MAX_FRAME_BYTES = 1 << 30  # a longer frame means a garbled stream
+_PIPE_BYTES = 1 << 20  # reading child's pipe (Linux lets a process ask for up to 1 MB)
+_BATCHES_QUEUED_PER_CHILD = 4  # batches received but not yet consumed, per reading child
+_BATCH_PAUSE_S = 0.004  # after a small read, let the pipe fill a little (see _pump)
+_PARALLEL_MIN_SERIES = 500  # fewer series: one reading child (start-up ~1 s dominates)
+_MAX_DEFAULT_WORKERS = 2
 
 
 class DssReadError(Exception):
@@ -233,7 +267,9 @@ class Scan:
     `skipped` maps a record kind ("daily time series", "paired data", ...) to the number
     of records of that kind; the monthly series' block records plus the skipped
     records add up to `record_count`. `size_bytes` and `mtime_ns` let `iter_series`
-    notice a file that changed after it was scanned.
+    notice a file that changed after it was scanned (or while it was read).
+    `deferred_check` is the integrity check still running after
+    `scan(path, check="deferred")` (None otherwise): see `await_check`.
     """
 
     path: Path
@@ -243,6 +279,22 @@ class Scan:
     skipped: dict[str, int]
     size_bytes: int = field(default=0, compare=False)
     mtime_ns: int = field(default=0, compare=False)
+    deferred_check: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def check_pending(self) -> bool:
+        """True while a deferred integrity check has no verdict yet."""
+        return self.deferred_check is not None and self.deferred_check.pending
+
+    def await_check(self) -> None:
+        """Wait for the deferred integrity check; raise `DssReadError` if it failed.
+
+        A no-op for a scan made with `check=True` (checked up front) or `check=False`.
+        `iter_series` calls it before it ends, so a caller that commits only after a
+        complete iteration never commits a damaged file; the verdict is remembered.
+        """
+        if self.deferred_check is not None:
+            self.deferred_check.wait()
 
 
 @dataclass
@@ -270,6 +322,9 @@ class Engine:
         is of this version; validates the file first (`check` asks for the thorough,
         slower structural check) and raises `DssReadError` for anything wrong.
     open(path) -> handle; read(handle, ref) -> Series; close(handle).
+    start_check(path) -> a running structural check with `wait()` (raises
+        `DssReadError` if the file is damaged), `cancel()` and `pending`; optional:
+        without it `scan(check="deferred")` checks up front.
     """
 
     name: str
@@ -277,6 +332,7 @@ class Engine:
     open: Callable[[Path], Any]
     read: Callable[[Any, SeriesRef], Series]
     close: Callable[[Any], None]
+    start_check: Callable[[Path], Any] | None = None
 
 
 # ----------------------------------------------------------------------------------
@@ -371,6 +427,19 @@ def _check_dss7_header(path: Path, size: int) -> tuple[int, int]:
 # ----------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many small objects (a catalog
+    of 236,500 records: a third of the time otherwise goes to needless collections)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _one_line(exc: BaseException) -> str:
     """A library exception as one short line (DssStatusException carries a tuple)."""
     args = [a for a in getattr(exc, "args", ()) if isinstance(a, str) and a.strip()]
@@ -446,37 +515,179 @@ def _catalog_with_dates(fid: Any, pattern: str = "") -> tuple[list[str], list[in
     return paths, codes, first, last
 
 
+_CHECK_AND_CATALOG = "1"  # `_catalog_child` modes (its second argument)
+_CATALOG_ONLY = "0"
+_CHECK_ONLY = "check"
+
+
 def _catalog_child() -> None:
-    """Child entry: `check_file` and the dated catalog of a DSS 7 file, as JSON on stdout."""
+    """Child entry: `check_file` and/or the dated catalog of a DSS 7 file, pickled on stdout.
+
+    Arguments: the path and a mode, `_CHECK_AND_CATALOG` (the catalog is skipped when
+    the check fails), `_CATALOG_ONLY` or `_CHECK_ONLY`.
+    """
     out = _child_stdout()
-    path, check = sys.argv[1], sys.argv[2] == "1"
+    gc.disable()  # a short-lived process building large lists: collections only cost time
+    path, mode = sys.argv[1], sys.argv[2]
     result: dict[str, Any] = {}
     try:
         from ingest.dss.hecdss import open_dss
 
         fid = open_dss(path, mode="r")
         try:
-            if check:
+            if mode in (_CHECK_AND_CATALOG, _CHECK_ONLY):
                 try:
                     result["check"] = int(fid.check_file())
                 except Exception as exc:
                     result["check_error"] = _one_line(exc)
-            if "check_error" not in result and not result.get("check"):
+            failed = "check_error" in result or result.get("check")
+            if mode != _CHECK_ONLY and not failed:
                 paths, codes, first, last = _catalog_with_dates(fid)
                 result.update(paths=paths, codes=codes, first=first, last=last)
         finally:
             fid.close()
     except BaseException as exc:  # DssPathException derives from BaseException
         result["error"] = _one_line(exc)
-    out.write(json.dumps(result).encode())
+    out.write(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    out.flush()
+
+
+def _finish_catalog_child(
+    proc: subprocess.Popen, path: Path, wait_s: float | None, timeout_s: float
+) -> dict[str, Any]:
+    """Collect a `_catalog_child`'s result, waiting at most `wait_s`; always reaps it.
+
+    Raises `DssReadError` when it timed out (`timeout_s` is the limit it was given),
+    crashed, could not open the file or when its `check_file` failed.
+    """
+    try:
+        try:
+            stdout, _ = proc.communicate(timeout=wait_s)
+        except subprocess.TimeoutExpired:
+            raise DssReadError(
+                f"{path}: the HEC-DSS library did not finish checking the file in "
+                f"{timeout_s:.0f} s; the file is probably damaged"
+            ) from None
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        try:
+            with _gc_paused():
+                result = pickle.loads(stdout)
+            if not isinstance(result, dict):
+                raise TypeError("not a result")
+        except Exception:  # nothing, or a stream cut short: the child died
+            raise DssReadError(
+                f"{path} is damaged: the HEC-DSS library {_death(proc)} while checking it; "
+                "copy it again or re-run the model"
+            ) from None
+    finally:
+        proc.stderr_file.close()  # type: ignore[attr-defined]
+    if "error" in result:
+        raise DssReadError(f"{path}: HEC-DSS cannot read the file ({result['error']})")
+    if "check_error" in result:
+        raise DssReadError(
+            f"{path} is damaged: the HEC-DSS integrity check failed ({result['check_error']}); "
+            "copy it again or re-run the model"
+        )
+    if result.get("check"):
+        raise DssReadError(
+            f"{path} is damaged: the HEC-DSS integrity check found {result['check']} "
+            "error(s) in its structure; copy it again or re-run the model"
+        )
+    return result
+
+
+def _reap(proc: subprocess.Popen) -> None:
+    """Stop a child (if still running), wait for it and close its pipes."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+    for stream in (proc.stdin, proc.stdout):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
+    proc.stderr_file.close()  # type: ignore[attr-defined]
+
+
+class _DeferredCheck:
+    """`check_file` of one DSS 7 file, running in its own child while the caller goes on.
+
+    Made by `scan(path, check="deferred")`. `wait()` collects the verdict (raising
+    `DssReadError` exactly as `scan(check=True)` would: failed, crashed or timed out)
+    and remembers it; `cancel()` stops the child, and a later `wait()` then runs the
+    check again from the start. The child is also stopped when this object is garbage
+    collected or the interpreter exits, so an abandoned `Scan` leaves nothing running.
+    """
+
+    def __init__(self, path: Path, size: int) -> None:
+        self.path = path
+        self.timeout_s = _CHILD_TIMEOUT_BASE_S + _CHILD_TIMEOUT_PER_MB_S * size / 1e6
+        self._lock = threading.Lock()
+        self._verdict: str | None = None  # "" once passed, else the one-line error
+        self._proc: subprocess.Popen | None = None
+        self._reaper: weakref.finalize | None = None
+        self._deadline = 0.0
+        self._start()
+
+    def _start(self) -> None:
+        code = "from ingest.dss.reader import _catalog_child; _catalog_child()"
+        self._proc = _spawn(code, self.path, _CHECK_ONLY)
+        self._deadline = time.monotonic() + self.timeout_s
+        self._reaper = weakref.finalize(self, _reap, self._proc)
+
+    @property
+    def pending(self) -> bool:
+        """True until `wait()` has a verdict."""
+        return self._verdict is None
+
+    def wait(self) -> None:
+        """Block until the check ends; raise `DssReadError` if it found the file damaged."""
+        with self._lock:
+            if self._verdict is None:
+                if self._proc is None:  # cancelled: run it again
+                    self._start()
+                assert self._proc is not None and self._reaper is not None
+                try:
+                    # A child that already ended is read to the end, however late the
+                    # caller comes back; one still running gets what is left of its time.
+                    left = max(self._deadline - time.monotonic(), 0.0)
+                    wait_s = None if self._proc.poll() is not None else left
+                    _finish_catalog_child(self._proc, self.path, wait_s, self.timeout_s)
+                    self._verdict = ""
+                except DssReadError as exc:
+                    self._verdict = str(exc)
+                finally:
+                    self._reaper()
+                    self._proc = None
+        if self._verdict:
+            raise DssReadError(self._verdict)
+
+    def cancel(self) -> None:
+        """Stop the check if it has no verdict yet (a later `wait()` restarts it)."""
+        with self._lock:
+            if self._verdict is None and self._reaper is not None:
+                self._reaper()
+                self._proc = None
+
+
+def _send_frame(out: Any, frame: tuple) -> None:
+    """Write one frame (length, pickle) and flush it: the parent counts what arrived."""
+    data = pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
+    out.write(_FRAME_HEADER.pack(len(data)) + data)  # one write: one wake-up of the parent
     out.flush()
 
 
 def _read_child() -> None:
     """Child entry: read the series listed on stdin (pickled), stream them to stdout.
 
-    Frames (pickled tuples): ("series", units, data_type, start_month, missing_count,
-    values) per series, then ("done",) - or ("error", one-line message) and stop.
+    Frames (each a byte length, then a pickled tuple): ("series", units, data_type,
+    start month as a date ordinal, missing_count, values as a bytearray of float64s)
+    per series, then ("done",) - or ("error", one-line message) and stop. (Plain types
+    unpickle 4x faster than a date and an ndarray.) Each frame is flushed as soon as
+    its series is read, so the parent knows which series a crash interrupted. Writing
+    blocks while the parent is behind (pipe back-pressure).
     """
     out = _child_stdout()
     path, version = Path(sys.argv[1]), int(sys.argv[2])
@@ -487,77 +698,216 @@ def _read_child() -> None:
         try:
             for ref in refs:
                 s = engine.read(handle, ref)
-                frame = ("series", s.units, s.data_type, s.start_month, s.missing_count, s.values)
-                pickle.dump(frame, out, protocol=pickle.HIGHEST_PROTOCOL)
+                values = bytearray(np.ascontiguousarray(s.values, dtype=np.float64))
+                start = s.start_month.toordinal()
+                _send_frame(out, ("series", s.units, s.data_type, start, s.missing_count, values))
         finally:
             engine.close(handle)
-        pickle.dump(("done",), out)
+        _send_frame(out, ("done",))
     except DssReadError as exc:
-        pickle.dump(("error", str(exc)), out)
+        _send_frame(out, ("error", str(exc)))
     except BaseException as exc:
-        pickle.dump(("error", f"{path}: reading failed ({_one_line(exc)})"), out)
-    out.flush()
+        _send_frame(out, ("error", f"{path}: reading failed ({_one_line(exc)})"))
 
 
-def _iter_isolated(path: Path, found: Scan) -> Iterator[Series]:
-    """Read `found.monthly` in a child process and yield the series as they arrive."""
-    code = "from ingest.dss.reader import _read_child; _read_child()"
-    proc = _spawn(code, path, str(found.version))
-    last_frame = [time.monotonic()]
-    finished = threading.Event()
-    stalled = threading.Event()
+class _ReadingChild:
+    """One reading child (a contiguous share of the series) and the thread feeding its frames.
 
-    def watchdog() -> None:
-        while not finished.wait(1.0):
-            if time.monotonic() - last_frame[0] > _READ_STALL_TIMEOUT_S:
-                stalled.set()
-                proc.kill()
-                return
+    The thread sends the child its `SeriesRef`s, then moves the frames it receives to
+    the shared bounded queue as `(self, [frame, ...])`: every complete frame that one
+    read of the pipe delivered (batches spare the consumer a thread hand-off per
+    series). The last batch ends with the child's "done" or "error" frame, or with
+    `None` when the stream broke (the child died or was killed). `waiting_since` is
+    when the thread started waiting for the child (None while it waits for room in
+    the queue): the watchdog uses it to catch a child that hangs.
+    """
 
-    guard = threading.Thread(target=watchdog, daemon=True)
-    guard.start()
-    done = 0
-    try:
+    def __init__(self, path: Path, version: int, first: int, refs: list[SeriesRef]) -> None:
+        self.first = first  # position of refs[0] in the scan's catalog order
+        self.refs = refs
+        self.received = 0
+        self.stalled = False
+        self.waiting_since: float | None = None
+        self.thread: threading.Thread | None = None
+        code = "from ingest.dss.reader import _read_child; _read_child()"
+        self.proc = _spawn(code, path, str(version))
+
+    def start(self, batches: queue.Queue, stop: threading.Event) -> None:
+        self.waiting_since = time.monotonic()
+        self.thread = threading.Thread(target=self._pump, args=(batches, stop), daemon=True)
+        self.thread.start()
+
+    def _pump(self, batches: queue.Queue, stop: threading.Event) -> None:
         try:
-            pickle.dump(found.monthly, proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            proc.stdin.close()
-        except (BrokenPipeError, OSError):
-            pass  # the child died early: reported below
-        while True:
+            pickle.dump(self.refs, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self.proc.stdin.close()  # type: ignore[union-attr]
+        except Exception:
+            pass  # the child died early: its stream ends at once, reported by the consumer
+        stream = self.proc.stdout.raw  # type: ignore[union-attr]  (unbuffered: see below)
+        with contextlib.suppress(Exception):  # a bigger pipe smooths bursts (Linux only)
+            fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)  # type: ignore[union-attr]
+        # Read into one reused buffer: `os.read(fd, 1 MB)` would allocate (mmap) 1 MB
+        # per call, ~40 us, more than unpickling the series it brings.
+        buffer = memoryview(bytearray(_PIPE_BYTES))
+        pending = bytearray()
+        while not stop.is_set():
+            self.waiting_since = time.monotonic()
             try:
-                frame = pickle.load(proc.stdout)
-            except (EOFError, pickle.UnpicklingError, OSError, ValueError):
-                frame = None
-            last_frame[0] = time.monotonic()
-            if frame is None:
-                proc.wait()
-                if stalled.is_set():
-                    raise DssReadError(
-                        f"{path}: HEC-DSS stopped responding while reading series "
-                        f"{done + 1} of {len(found.monthly)} "
-                        f"({found.monthly[done].logical_path}); the file is probably damaged"
-                    )
-                where = found.monthly[done].logical_path if done < len(found.monthly) else "the end"
-                raise DssReadError(
-                    f"{path} is damaged: the HEC-DSS library {_death(proc)} while reading "
-                    f"series {done + 1} of {len(found.monthly)} ({where})"
-                )
-            if frame[0] == "done":
-                if done != len(found.monthly):
-                    raise DssReadError(f"{path}: read {done} of {len(found.monthly)} series")
+                size = stream.readinto(buffer) or 0
+            except OSError:
+                size = 0
+            self.waiting_since = None
+            batch = _split_frames(pending, buffer[:size])
+            if not size and (not batch or batch[-1] is not None):
+                batch.append(None)  # end of stream: the child died or was killed
+            if batch:
+                while not stop.is_set():
+                    try:
+                        batches.put((self, batch), timeout=0.25)
+                        break
+                    except queue.Full:
+                        continue
+                if batch[-1] is None or batch[-1][0] != "series":
+                    return
+            if size < len(buffer) // 4:
+                # A thread wake-up and hand-off per series costs the caller ~0.1 ms of
+                # CPU (context switches): pausing a few ms lets several series queue up
+                # in the pipe (a child sends ~2 per ms), which is then read at once.
+                time.sleep(_BATCH_PAUSE_S)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+
+    def close(self) -> None:
+        """Reap the (killed) child, join the thread and close the pipes."""
+        self.kill()
+        self.proc.wait()
+        if self.thread is not None:
+            self.thread.join(timeout=10.0)
+            if self.thread.is_alive():  # cannot happen (its pipe hit EOF); never hang here
                 return
-            if frame[0] == "error":
-                raise DssReadError(frame[1])
-            _, units, data_type, start_month, missing_count, values = frame
-            yield Series(found.monthly[done], units, data_type, start_month, values, missing_count)
-            done += 1
+        _reap(self.proc)
+
+
+def _split_frames(pending: bytearray, chunk: bytes | memoryview) -> list:
+    """Append `chunk` to `pending`, remove the complete frames from it and return them
+    unpickled; a garbled frame ends the list with None (the stream is unusable)."""
+    pending += chunk
+    frames: list = []
+    start = 0
+    while len(pending) - start >= _FRAME_HEADER.size:
+        (size,) = _FRAME_HEADER.unpack_from(pending, start)
+        end = start + _FRAME_HEADER.size + size
+        if size > _MAX_FRAME_BYTES:
+            frames.append(None)
+            break
+        if end > len(pending):
+            break
+        try:
+            frame = pickle.loads(pending[start + _FRAME_HEADER.size : end])
+            if not isinstance(frame, tuple) or not frame:
+                raise TypeError("not a frame")
+        except Exception:
+            frames.append(None)
+            break
+        frames.append(frame)
+        start = end
+    del pending[:start]
+    return frames
+
+
+def _watch_readers(children: list[_ReadingChild], stop: threading.Event) -> None:
+    """Kill any reading child that sent nothing for `_READ_STALL_TIMEOUT_S`."""
+    while not stop.wait(0.5):
+        now = time.monotonic()
+        for child in children:
+            since = child.waiting_since
+            if since is not None and now - since > _READ_STALL_TIMEOUT_S:
+                child.stalled = True
+                child.kill()
+
+
+def _reading_failure(path: Path, found: Scan, child: _ReadingChild) -> DssReadError:
+    """The error for a reading child whose stream ended before its "done" frame."""
+    try:
+        child.proc.wait(timeout=5.0)
+    except subprocess.TimeoutExpired:  # alive but sending garbage
+        child.proc.kill()
+        child.proc.wait()
+    index, total = child.first + child.received, len(found.monthly)
+    where = found.monthly[index].logical_path if child.received < len(child.refs) else "the end"
+    if child.stalled:
+        return DssReadError(
+            f"{path}: HEC-DSS stopped responding while reading series {index + 1} of {total} "
+            f"({where}); the file is probably damaged"
+        )
+    return DssReadError(
+        f"{path} is damaged: the HEC-DSS library {_death(child.proc)} while reading "
+        f"series {index + 1} of {total} ({where})"
+    )
+
+
+def _iter_isolated(path: Path, found: Scan, workers: int) -> Iterator[Series]:
+    """Read `found.monthly` in `workers` child processes; yield the series as they arrive.
+
+    Each child reads one contiguous share of the catalog order, in that order; shares
+    interleave. The first failure (a child's error, crash or stall) kills every child
+    and raises; so does closing the generator. Memory stays bounded: per child, the
+    queue holds at most `_BATCHES_QUEUED_PER_CHILD` batches of at most a pipe's worth
+    (1 MB, ~100 full-length series), and a child whose pipe is full waits.
+    """
+    refs = found.monthly
+    total = len(refs)
+    workers = max(1, min(workers, total))
+    batches: queue.Queue = queue.Queue(maxsize=_BATCHES_QUEUED_PER_CHILD * workers)
+    stop = threading.Event()
+    children: list[_ReadingChild] = []
+    try:
+        for i in range(workers):
+            lo, hi = total * i // workers, total * (i + 1) // workers
+            children.append(_ReadingChild(path, found.version, lo, refs[lo:hi]))
+        for child in children:
+            child.start(batches, stop)
+        threading.Thread(target=_watch_readers, args=(children, stop), daemon=True).start()
+        running = len(children)
+        while running:
+            try:
+                child, batch = batches.get(timeout=1.0)
+            except queue.Empty:
+                if any(c.thread is not None and c.thread.is_alive() for c in children):
+                    continue
+                try:  # every thread has ended: what they queued last is there now
+                    child, batch = batches.get_nowait()
+                except queue.Empty:
+                    raise DssReadError(
+                        f"{path}: the reading processes stopped unexpectedly"
+                    ) from None
+            for frame in batch:
+                if frame is None:
+                    raise _reading_failure(path, found, child)
+                if frame[0] == "series" and child.received < len(child.refs):
+                    _, units, data_type, start, missing_count, data = frame
+                    ref = refs[child.first + child.received]
+                    child.received += 1
+                    values = np.frombuffer(data, dtype=np.float64)  # writable: a bytearray
+                    month = dt.date.fromordinal(start)
+                    yield Series(ref, units, data_type, month, values, missing_count)
+                elif frame[0] == "done" and child.received == len(child.refs):
+                    running -= 1
+                elif frame[0] == "error":
+                    raise DssReadError(frame[1])
+                else:
+                    raise DssReadError(
+                        f"{path}: a reading process sent {frame[0]!r} after "
+                        f"{child.received} of its {len(child.refs)} series"
+                    )
     finally:
-        finished.set()
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-        proc.stdout.close()
-        proc.stderr_file.close()  # type: ignore[attr-defined]
+        stop.set()
+        for child in children:
+            child.kill()
+        for child in children:
+            child.close()
 
 
 # ----------------------------------------------------------------------------------
@@ -578,43 +928,9 @@ def _dss7_catalog(path: Path, check: bool) -> list[CatalogRecord]:
     size = _stat_regular_file(path).st_size
     records, aliases = _check_dss7_header(path, size)
     code = "from ingest.dss.reader import _catalog_child; _catalog_child()"
-    proc = _spawn(code, path, "1" if check else "0")
+    proc = _spawn(code, path, _CHECK_AND_CATALOG if check else _CATALOG_ONLY)
     timeout = _CHILD_TIMEOUT_BASE_S + _CHILD_TIMEOUT_PER_MB_S * size / 1e6
-    try:
-        stdout, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        raise DssReadError(
-            f"{path}: the HEC-DSS library did not finish checking the file in {timeout:.0f} s; "
-            "the file is probably damaged"
-        ) from None
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    try:
-        try:
-            result = json.loads(stdout.decode("utf-8", "replace"))
-        except ValueError:
-            raise DssReadError(
-                f"{path} is damaged: the HEC-DSS library {_death(proc)} while checking it; "
-                "copy it again or re-run the model"
-            ) from None
-    finally:
-        proc.stderr_file.close()  # type: ignore[attr-defined]
-    if "error" in result:
-        raise DssReadError(f"{path}: HEC-DSS cannot read the file ({result['error']})")
-    if "check_error" in result:
-        raise DssReadError(
-            f"{path} is damaged: the HEC-DSS integrity check failed ({result['check_error']}); "
-            "copy it again or re-run the model"
-        )
-    if result.get("check"):
-        raise DssReadError(
-            f"{path} is damaged: the HEC-DSS integrity check found {result['check']} "
-            "error(s) in its structure; copy it again or re-run the model"
-        )
+    result = _finish_catalog_child(proc, path, timeout, timeout)
     paths = result["paths"]
     if len(paths) not in (records, records + aliases):
         raise DssReadError(
@@ -625,6 +941,13 @@ def _dss7_catalog(path: Path, check: bool) -> list[CatalogRecord]:
         CatalogRecord(p, c, a, b)
         for p, c, a, b in zip(paths, result["codes"], result["first"], result["last"], strict=True)
     ]
+
+
+def _dss7_start_check(path: Path) -> _DeferredCheck:
+    """Start `check_file` of a DSS 7 file in its own child (after the header checks)."""
+    size = _stat_regular_file(path).st_size
+    _check_dss7_header(path, size)  # the C library never sees a truncated file
+    return _DeferredCheck(path, size)
 
 
 def _dss7_open(path: Path) -> Any:
@@ -690,7 +1013,11 @@ def _read_window(fid: Any, pathname: str, start_day: str, end_day: str) -> Any:
 
     Calls pydsstools' low-level `_read_ts_window` (what `read_ts(window=...)` ends in)
     with HEC-format dates: `read_ts` parses its window strings with dateutil, which
-    costs ~0.4 ms per call, a fifth of a full-size file's read time.
+    costs ~0.4 ms per call. Its retrieve flag -2 ("adhere to the time window, no time
+    array", see `ztsRetrieve`) spares the library building a time stamp per value
+    (`ztsRegAddTimes`: two thirds of a read's CPU); values, count, interval and the
+    first value's stamp (`start_time` comes from the struct's start date, not from
+    the time array) are identical to flag 0's, as the tests check on every series.
     """
     low_level = getattr(fid, "_read_ts_window", None)
     if low_level is None:
@@ -703,7 +1030,7 @@ def _read_window(fid: Any, pathname: str, start_day: str, end_day: str) -> Any:
         "0001",
         end_day,
         "2400",
-        0,
+        _RETRIEVE_WINDOW_NO_TIMES,
         boolRetrieveDoubles=2,
         boolRetrieveQualityNotes=0,
     )
@@ -809,6 +1136,7 @@ _DSS7 = Engine(
     open=_dss7_open,
     read=read_series,
     close=_dss7_close,
+    start_check=_dss7_start_check,
 )
 ENGINES: dict[int, Engine] = {7: _DSS7}
 
@@ -877,47 +1205,43 @@ def _record_kind(code: int, e_part: str) -> str:
     return f"record type {code}"
 
 
-def scan(path: Path, *, check: bool = True) -> Scan:
+def scan(path: Path, *, check: bool | Literal["deferred"] = True) -> Scan:
     """Validate a DSS file and list its monthly series, in catalog order.
 
     Checks the header bytes (version, truncation) in Python, then lets the HEC-DSS
-    library check the file's structure (`check=True`; adds ~7 s on a full-size file
-    whose reading takes ~32 s) and read the catalog in a child process, so a damaged
-    file raises `DssReadError` instead of crashing the caller. Version 6 files are
-    refused with advice on converting them.
+    library read the catalog in a child process, so a damaged file raises
+    `DssReadError` instead of crashing the caller; the catalog's record count must
+    match the header's. Version 6 files are refused with advice on converting them.
+
+    `check` is the library's structural check (`check_file`, ~7 s on a full-size file):
+    - True: done up front, before the catalog (the file is fully validated on return);
+    - "deferred": started in its own child process and left running while `scan`
+      reads the catalog and returns (~7 s sooner on a full-size file), so reading can
+      overlap it. The verdict is awaited by `Scan.await_check()`, which `iter_series`
+      calls before it ends: a damaged file raises there, after the last series was
+      yielded. Commit nothing from the file before the iteration completed. An engine
+      without a separate check (`Engine.start_check`) checks up front instead;
+    - False: skipped (the header and record-count checks still run).
     """
     path = Path(path)
+    if not (isinstance(check, bool) or check == "deferred"):
+        raise ValueError(f"check must be True, False or 'deferred', not {check!r}")
     version = dss_version(path)
     engine = _engine_for(path, version)
     st = _stat_regular_file(path)
-    catalog = engine.catalog(path, check)
-
-    groups: dict[tuple[str, str, str, str, str], list[tuple[dt.date, CatalogRecord]]] = {}
-    skipped: dict[str, int] = {}
-    for record in catalog:
-        parts = record.pathname.split("/")
-        if len(parts) != 8 or parts[0] or parts[7]:
-            raise DssReadError(f"{path}: damaged catalog entry {record.pathname!r}")
-        _, a, b, c, d, e, f, _ = parts
-        if record.type_code in _REGULAR_SERIES_CODES and e.strip().upper() in _MONTHLY_E:
-            try:
-                block = _block_date(d, record.pathname)
-            except ValueError as exc:
-                raise DssReadError(f"{path}: damaged catalog ({exc})") from None
-            groups.setdefault((a, b, c, e, f), []).append((block, record))
-        else:
-            kind = _record_kind(record.type_code, e.strip())
-            skipped[kind] = skipped.get(kind, 0) + 1
-
-    monthly = []
-    for (a, b, c, e, f), blocks in groups.items():
-        blocks.sort(key=lambda item: item[0])
-        first = _julian_day(min(r.first_day for _, r in blocks))
-        last = _julian_day(max(r.last_day for _, r in blocks))
-        if first is None or last is None:
-            raise DssReadError(f"{path}: records of /{a}/{b}/{c}//{e}/{f}/ carry no valid dates")
-        paths = tuple(r.pathname for _, r in blocks)
-        monthly.append(SeriesRef(a, b, c, e, f, paths, (first, last)))
+    pending = None
+    if check == "deferred":
+        if engine.start_check is not None:
+            pending = engine.start_check(path)
+        check = pending is None
+    try:
+        catalog = engine.catalog(path, bool(check))
+        with _gc_paused():
+            monthly, skipped = _group_monthly(path, catalog)
+    except BaseException:
+        if pending is not None:
+            pending.cancel()
+        raise
     return Scan(
         path=path,
         version=version,
@@ -926,39 +1250,133 @@ def scan(path: Path, *, check: bool = True) -> Scan:
         skipped=skipped,
         size_bytes=st.st_size,
         mtime_ns=st.st_mtime_ns,
+        deferred_check=pending,
     )
 
 
-def iter_series(path: Path, scan: Scan | None = None, *, isolate: bool = True) -> Iterator[Series]:
-    """Yield every monthly series of the file, in catalog order, opening it once.
+_first_item = operator.itemgetter(0)
+
+
+def _group_monthly(
+    path: Path, catalog: list[CatalogRecord]
+) -> tuple[list[SeriesRef], dict[str, int]]:
+    """Group the monthly block records into series (catalog order); count the others."""
+    groups: dict[tuple[str, str, str, str, str], list[tuple[str, CatalogRecord]]] = {}
+    skipped: dict[str, int] = {}
+    for record in catalog:
+        parts = record.pathname.split("/")
+        if len(parts) != 8 or parts[0] or parts[7]:
+            raise DssReadError(f"{path}: damaged catalog entry {record.pathname!r}")
+        e = parts[5]
+        if record.type_code in _REGULAR_SERIES_CODES and e.strip().upper() in _MONTHLY_E:
+            key = (parts[1], parts[2], parts[3], e, parts[6])
+            group = groups.get(key)
+            if group is None:
+                groups[key] = group = []
+            group.append((parts[4], record))
+        else:
+            kind = _record_kind(record.type_code, e.strip())
+            skipped[kind] = skipped.get(kind, 0) + 1
+
+    monthly = []
+    dates: dict[str, dt.date] = {}  # a few distinct block dates (one per decade)
+    for (a, b, c, e, f), records in groups.items():
+        blocks = []
+        for d, r in records:
+            day = dates.get(d)
+            if day is None:
+                try:
+                    day = dates[d] = _block_date(d, r.pathname)
+                except ValueError as exc:
+                    raise DssReadError(f"{path}: damaged catalog ({exc})") from None
+            blocks.append((day, r))
+        blocks.sort(key=_first_item)
+        first = _julian_day(min(r.first_day for _, r in blocks))
+        last = _julian_day(max(r.last_day for _, r in blocks))
+        if first is None or last is None:
+            raise DssReadError(f"{path}: records of /{a}/{b}/{c}//{e}/{f}/ carry no valid dates")
+        paths = tuple(r.pathname for _, r in blocks)
+        monthly.append(SeriesRef(a, b, c, e, f, paths, (first, last)))
+    return monthly, skipped
+
+
+def _default_workers(series: int) -> int:
+    """Reading children when the caller does not say: up to 2 (CPUs permitting), 1 for
+    small files, where a child's start-up (~1 s) outweighs what a second one saves."""
+    if series < _PARALLEL_MIN_SERIES:
+        return 1
+    return max(1, min(_MAX_DEFAULT_WORKERS, os.cpu_count() or 1))
+
+
+def _check_unchanged(path: Path, found: Scan, problem: str) -> os.stat_result:
+    """Stat the file; raise if its size or mtime differ from what `scan` recorded."""
+    st = _stat_regular_file(path)
+    if found.size_bytes and (st.st_size, st.st_mtime_ns) != (found.size_bytes, found.mtime_ns):
+        raise DssReadError(f"{path} {problem}")
+    return st
+
+
+def iter_series(
+    path: Path,
+    scan: Scan | None = None,
+    *,
+    isolate: bool = True,
+    workers: int | None = None,
+) -> Iterator[Series]:
+    """Yield every monthly series of the file, each exactly once.
 
     Pass the `Scan` from `scan(path)` to avoid scanning twice; the file must not have
-    changed since. With `isolate=True` (default) the C library runs in a child
-    process that streams the series back: a crash there becomes `DssReadError`, and
-    reading overlaps the caller's work. If it raises midway, discard what was yielded
-    for this file.
+    changed since (checked at the start and again at the end).
+
+    With `isolate=True` (default) the C library runs in child processes that stream
+    the series back: a crash or hang there becomes `DssReadError`, and reading
+    overlaps the caller's work. `workers` children (default: 2 where there are 2 CPUs,
+    1 for files of fewer than 500 series) each read one contiguous share of the
+    catalog order. ORDER: with one child the series come in catalog order; with
+    several, each share stays in catalog order but the shares interleave as the
+    children deliver (use `series.ref` to know which series it is). When any child
+    fails, the others are killed and one `DssReadError` is raised; closing the
+    generator early kills them all too. `isolate=False` reads in this process, in
+    catalog order (`workers` is then ignored).
+
+    Before it ends normally it waits for a deferred integrity check
+    (`scan(path, check="deferred")`) and raises `DssReadError` if that found damage.
+    If it raises at any point, discard everything yielded for this file.
     """
     path = Path(path)
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)):
+        raise TypeError(f"workers must be an int or None, not {workers!r}")
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be at least 1, not {workers}")
     found = scan if scan is not None else _scan(path)
     if Path(found.path).resolve() != path.resolve():
         raise DssReadError(f"{path}: the scan given is of another file ({found.path})")
-    engine = _engine_for(path, found.version)
-    st = _stat_regular_file(path)
-    if found.size_bytes and (st.st_size, st.st_mtime_ns) != (found.size_bytes, found.mtime_ns):
-        raise DssReadError(f"{path} changed after it was scanned; scan it again")
-    if found.version == 7:
-        _check_dss7_header(path, st.st_size)
-    if not found.monthly:
-        return
-    if isolate and engine is _DSS7:
-        yield from _iter_isolated(path, found)
-        return
-    handle = engine.open(path)
+    completed = False
     try:
-        for ref in found.monthly:
-            yield engine.read(handle, ref)
+        engine = _engine_for(path, found.version)
+        st = _check_unchanged(path, found, "changed after it was scanned; scan it again")
+        if found.version == 7:
+            _check_dss7_header(path, st.st_size)
+        if found.monthly and isolate and engine is _DSS7:
+            count = workers if workers is not None else _default_workers(len(found.monthly))
+            yield from _iter_isolated(path, found, count)
+        elif found.monthly:
+            handle = engine.open(path)
+            try:
+                for ref in found.monthly:
+                    yield engine.read(handle, ref)
+            finally:
+                engine.close(handle)
+        found.await_check()
+        _check_unchanged(
+            path, found, "changed while it was being read; discard what was read, ingest it again"
+        )
+        completed = True
     finally:
-        engine.close(handle)
+        # Stopped early or failed: the check's verdict is no longer needed now (a later
+        # iteration with the same scan runs it again).
+        if not completed and found.deferred_check is not None:
+            found.deferred_check.cancel()
 
 
 _scan = scan  # `iter_series` has a parameter named `scan`

@@ -8,16 +8,20 @@ reader's own output. No database is needed.
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import itertools
 import os
 import random
 import shutil
 import struct
+import time
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from ingest import sample
 from ingest.dss import reader
 from ingest.dss.hecdss import TimeSeriesContainer, open_dss
 
@@ -293,15 +297,17 @@ def test_missing_path_and_directory_are_refused(tmp_path: Path) -> None:
     _assert_one_line_error(exc, tmp_path, "directory")
 
 
-def _damage_pathname_bins(source: Path, dest: Path, fill: str) -> None:
-    """Overwrite 4 KB at the first pathname bin (header word 24) of a copy."""
+def _damage_pathname_bins(
+    source: Path, dest: Path, fill: str, skip: int = 0, length: int = 4096
+) -> None:
+    """Overwrite `length` bytes, `skip` bytes into the first pathname bin (header word 24)."""
     data = bytearray(source.read_bytes())
-    offset = _header_words(source)[24] * 8
+    offset = _header_words(source)[24] * 8 + skip
     if fill == "random":
         rng = random.Random(1)
-        data[offset : offset + 4096] = bytes(rng.getrandbits(8) for _ in range(4096))
+        data[offset : offset + length] = bytes(rng.getrandbits(8) for _ in range(length))
     else:
-        data[offset : offset + 4096] = bytes(4096)
+        data[offset : offset + length] = bytes(length)
     dest.write_bytes(bytes(data))
 
 
@@ -520,3 +526,299 @@ def test_version_registry_is_pluggable(tmp_path: Path) -> None:
     with pytest.raises(reader.DssReadError) as exc:
         reader.scan(path)
     _assert_one_line_error(exc, path, "version 6")
+
+
+# --------------------------------------------------------------------------------------
+# Parallel reading, reads without time arrays, the deferred integrity check
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sample_file(tmp_path_factory) -> Path:
+    """A synthetic CalSim3-like DV file of 1,200 series x 1,200 months (~19 MB)."""
+    return sample.write_full_size(tmp_path_factory.mktemp("sample"), n_series=1200)
+
+
+def _by_ref(series: list[reader.Series]) -> dict[reader.SeriesRef, reader.Series]:
+    found = {s.ref: s for s in series}
+    assert len(found) == len(series), "a series was yielded twice"
+    return found
+
+
+def _assert_same_series(got: list[reader.Series], expected: list[reader.Series]) -> None:
+    """The same series (as a set), each with identical values, months, units and counts."""
+    got_by_ref, expected_by_ref = _by_ref(got), _by_ref(expected)
+    assert got_by_ref.keys() == expected_by_ref.keys()
+    for ref, series in got_by_ref.items():
+        other = expected_by_ref[ref]
+        assert (series.units, series.data_type, series.start_month, series.missing_count) == (
+            other.units,
+            other.data_type,
+            other.start_month,
+            other.missing_count,
+        ), ref.logical_path
+        assert series.values.dtype == np.float64
+        np.testing.assert_array_equal(series.values, other.values)  # exact; NaN where NaN
+
+
+def _assert_shares_in_catalog_order(
+    got: list[reader.Series], found: reader.Scan, workers: int
+) -> None:
+    """Each child reads a contiguous share of the catalog order and keeps that order."""
+    position = {ref: i for i, ref in enumerate(found.monthly)}
+    total = len(found.monthly)
+    bounds = [total * i // workers for i in range(workers + 1)]
+    for lo, hi in itertools.pairwise(bounds):
+        share = [position[s.ref] for s in got if lo <= position[s.ref] < hi]
+        assert share == list(range(lo, hi))
+
+
+def _spawn_recorder(monkeypatch: pytest.MonkeyPatch, replace=None) -> list:
+    """Record every child process the reader starts.
+
+    `replace(n, code)` may swap the code run by the n-th reading child (1-based).
+    """
+    spawn = reader._spawn
+    procs: list = []
+    reading = [0]
+
+    def fake(code: str, path: Path, *args: str):
+        if "_read_child" in code:
+            reading[0] += 1
+            if replace is not None:
+                code = replace(reading[0], code)
+        proc = spawn(code, path, *args)
+        procs.append(proc)
+        return proc
+
+    monkeypatch.setattr(reader, "_spawn", fake)
+    return procs
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_real_v7_parallel_read_equals_one_child(
+    dss_dir: Path, v7_scan: reader.Scan, v7_series: list[reader.Series], workers: int
+) -> None:
+    # v7_series came from one child (162 series: below the parallel threshold).
+    assert [s.ref for s in v7_series] == v7_scan.monthly
+    got = list(reader.iter_series(dss_dir / V7, v7_scan, workers=workers))
+    assert len(got) == 162
+    _assert_same_series(got, v7_series)
+    _assert_shares_in_catalog_order(got, v7_scan, workers)
+
+
+def test_sample_file_parallel_read_equals_one_child(sample_file: Path) -> None:
+    found = reader.scan(sample_file)
+    assert len(found.monthly) == 1200
+    one = list(reader.iter_series(sample_file, found, workers=1))
+    assert [s.ref for s in one] == found.monthly
+    two = list(reader.iter_series(sample_file, found, workers=2))
+    _assert_same_series(two, one)
+    _assert_shares_in_catalog_order(two, found, 2)
+    _assert_same_series(list(reader.iter_series(sample_file, found)), one)  # default
+    fid = open_dss(str(sample_file), mode="r")
+    try:
+        for series in one[::97]:  # spot checks against the library's own read
+            expected, _ = _independent_read(fid, series.ref.logical_path)
+            np.testing.assert_array_equal(series.values, expected)
+            assert series.start_month == dt.date(1921, 10, 1)
+    finally:
+        fid.close()
+
+
+def _reads_with_time_arrays(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = reader.scan(path, check=False)
+    fast = list(reader.iter_series(path, found, isolate=False))
+    monkeypatch.setattr(reader, "_RETRIEVE_WINDOW_NO_TIMES", 0)  # the library's default
+    standard = list(reader.iter_series(path, found, isolate=False))
+    assert len(fast) == len(found.monthly) > 0
+    _assert_same_series(fast, standard)
+
+
+def test_real_v7_reads_without_time_arrays_equal_standard_reads(
+    dss_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _reads_with_time_arrays(dss_dir / V7, monkeypatch)
+
+
+def test_sample_reads_without_time_arrays_equal_standard_reads(
+    sample_file: Path, tiny_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _reads_with_time_arrays(sample_file, monkeypatch)
+    monkeypatch.undo()
+    _reads_with_time_arrays(tiny_file, monkeypatch)  # gaps, short series, sentinels
+
+
+def test_default_worker_count() -> None:
+    assert reader._default_workers(162) == 1  # small file: one child
+    assert reader._default_workers(21_500) == min(2, os.cpu_count() or 1)
+
+
+def test_bad_arguments_are_refused(tiny_file: Path) -> None:
+    with pytest.raises(ValueError, match="workers"):
+        next(reader.iter_series(tiny_file, workers=0))
+    with pytest.raises(ValueError, match="check"):
+        reader.scan(tiny_file, check="later")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("other", ["hangs", "reads"])
+def test_crash_in_one_reading_child_stops_them_all(
+    tiny_file: Path, sample_file: Path, monkeypatch: pytest.MonkeyPatch, other: str
+) -> None:
+    path = tiny_file if other == "hangs" else sample_file
+    found = reader.scan(path)
+    crash = "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"
+    hang = "import time; time.sleep(60)"
+
+    def replace(n: int, code: str) -> str:
+        if n == 2:
+            return crash
+        return hang if other == "hangs" else code
+
+    procs = _spawn_recorder(monkeypatch, replace)
+    started = time.monotonic()
+    with pytest.raises(reader.DssReadError) as exc:
+        list(reader.iter_series(path, found, workers=2))
+    assert time.monotonic() - started < 30  # the other child did not hold it up
+    where = "series 3 of 4" if other == "hangs" else "series 601 of 1200"
+    _assert_one_line_error(exc, path, "damaged", "crashed (SIGSEGV)", where)
+    assert len(procs) == 2
+    assert all(proc.poll() is not None for proc in procs)  # no child left running
+
+
+def test_closing_early_ends_every_reading_child(
+    sample_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found = reader.scan(sample_file)
+    procs = _spawn_recorder(monkeypatch)
+    series = reader.iter_series(sample_file, found, workers=2)
+    assert next(series).ref in set(found.monthly)
+    series.close()
+    assert len(procs) == 2
+    assert all(proc.poll() is not None for proc in procs)
+
+
+def test_file_changed_while_reading_is_refused_at_the_end(dss_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "copy.dss"
+    shutil.copyfile(dss_dir / V7, path)
+    found = reader.scan(path, check=False)
+    series = reader.iter_series(path, found)
+    next(series)
+    os.utime(path, ns=(found.mtime_ns + 10**9, found.mtime_ns + 10**9))
+    with pytest.raises(reader.DssReadError) as exc:
+        list(series)
+    _assert_one_line_error(exc, path, "changed while it was being read")
+
+
+def _damage_only_check_file_sees(dss_dir: Path, tmp_path: Path) -> Path:
+    """Zero the second word of the first pathname bin: the catalog and every read are
+    unaffected (the tests show it), only `check_file` reports the damage."""
+    path = tmp_path / "damaged_bin_word.dss"
+    _damage_pathname_bins(dss_dir / V7, path, "zeros", skip=8, length=8)
+    return path
+
+
+def test_deferred_check_passes_on_a_healthy_file(
+    dss_dir: Path, v7_scan: reader.Scan, v7_series: list[reader.Series]
+) -> None:
+    found = reader.scan(dss_dir / V7, check="deferred")
+    assert found == v7_scan
+    got = list(reader.iter_series(dss_dir / V7, found, workers=2))
+    assert not found.check_pending
+    found.await_check()  # the verdict is remembered: passes at once
+    _assert_same_series(got, v7_series)
+    v7_scan.await_check()  # checked up front: nothing to wait for
+
+
+@pytest.mark.parametrize("how", ["one child", "two children", "in process"])
+def test_deferred_check_raises_at_the_end_of_reading(
+    dss_dir: Path, tmp_path: Path, v7_series: list[reader.Series], how: str
+) -> None:
+    path = _damage_only_check_file_sees(dss_dir, tmp_path)
+    with pytest.raises(reader.DssReadError) as exc:
+        reader.scan(path)  # check=True: refused up front
+    _assert_one_line_error(exc, path, "damaged", "integrity check")
+
+    found = reader.scan(path, check="deferred")  # header and record count pass
+    assert len(found.monthly) == 162
+    kwargs = {
+        "one child": {"workers": 1},
+        "two children": {"workers": 2},
+        "in process": {"isolate": False},
+    }[how]
+    received = []
+    with pytest.raises(reader.DssReadError) as exc:
+        for series in reader.iter_series(path, found, **kwargs):
+            received.append(series)
+    _assert_one_line_error(exc, path, "damaged", "integrity check")
+    # Every series came through, identical to the healthy file's: only the check
+    # tells, and its verdict ends the iteration instead of a normal return.
+    _assert_same_series(received, v7_series)
+    assert not found.check_pending
+    with pytest.raises(reader.DssReadError):
+        found.await_check()
+
+
+def test_deferred_check_stopped_early_runs_again(
+    dss_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _damage_only_check_file_sees(dss_dir, tmp_path)
+    procs = _spawn_recorder(monkeypatch)
+    found = reader.scan(path, check="deferred")
+    series = reader.iter_series(path, found)
+    next(series)
+    series.close()
+    assert all(proc.poll() is not None for proc in procs)  # check child stopped too
+    assert found.check_pending
+    with pytest.raises(reader.DssReadError) as exc:
+        list(reader.iter_series(path, found))  # a complete iteration checks again
+    _assert_one_line_error(exc, path, "integrity check")
+    assert all(proc.poll() is not None for proc in procs)
+
+
+def test_deferred_check_stops_when_the_catalog_fails(
+    dss_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "damaged.dss"
+    _damage_pathname_bins(dss_dir / V7, path, "zeros")
+    procs = _spawn_recorder(monkeypatch)
+    with pytest.raises(reader.DssReadError) as exc:
+        reader.scan(path, check="deferred")
+    _assert_one_line_error(exc, path, "catalog lists 0 records")
+    assert len(procs) == 2  # the check and the catalog
+    assert all(proc.poll() is not None for proc in procs)
+
+
+def test_deferred_check_of_a_truncated_file_never_reaches_the_library(
+    dss_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "truncated.dss"
+    path.write_bytes((dss_dir / V7).read_bytes()[:100_000])
+    procs = _spawn_recorder(monkeypatch)
+    with pytest.raises(reader.DssReadError) as exc:
+        reader.scan(path, check="deferred")
+    _assert_one_line_error(exc, path, "truncated")
+    assert procs == []
+
+
+def test_abandoned_deferred_scan_leaves_no_child(
+    dss_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    procs = _spawn_recorder(monkeypatch)
+    found = reader.scan(dss_dir / V7, check="deferred")
+    assert found.monthly
+    del found
+    gc.collect()
+    assert len(procs) == 2
+    assert all(proc.poll() is not None for proc in procs)
+
+
+def test_deferred_check_verdict_is_collected_however_late(dss_dir: Path) -> None:
+    found = reader.scan(dss_dir / V7, check="deferred")
+    check = found.deferred_check
+    deadline = time.monotonic() + 60
+    while check._proc.poll() is None and time.monotonic() < deadline:  # let it finish
+        time.sleep(0.1)
+    check._deadline = time.monotonic() - 1  # the caller comes back after the time limit
+    found.await_check()  # the finished check's verdict still counts: it passed
+    assert not found.check_pending

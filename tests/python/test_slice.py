@@ -98,7 +98,7 @@ def test_reingest_replaces_and_changes_nothing(loaded, sql):
     others_before = sql(
         "select count(*) from raw_dss.dss_series where scenario_id <> %s", (scenario_id,)
     )
-    coeqwal("ingest", "dss", "--scenario", scenario_id, str(path))
+    coeqwal("ingest", "dss", "--scenario", scenario_id, "--force", str(path))
     assert sql(checksum, (scenario_id,)) == before
     assert (
         sql("select count(*) from raw_dss.dss_series where scenario_id <> %s", (scenario_id,))
