@@ -66,13 +66,12 @@ def test_db(tmp_path_factory):
     return db
 
 
-@pytest.fixture
-def sql(test_db):
-    """Run one SQL statement on the test database; returns all rows (or [])."""
+def sql_runner(url: str):
+    """A function running one SQL string (autocommit) on `url`, returning all rows or []."""
     import psycopg2
 
     def run(query: str, params=None):
-        conn = psycopg2.connect(test_db.url())
+        conn = psycopg2.connect(url)
         conn.autocommit = True
         try:
             with conn.cursor() as cur:
@@ -82,6 +81,12 @@ def sql(test_db):
             conn.close()
 
     return run
+
+
+@pytest.fixture
+def sql(test_db):
+    """Run one SQL statement on the test database; returns all rows (or [])."""
+    return sql_runner(test_db.url())
 
 
 @pytest.fixture(scope="session")

@@ -21,11 +21,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-import psycopg2
 import pytest
 
 from ingest.dss.hecdss import open_dss
-from tests.python.conftest import ROOT, coeqwal
+from tests.python.conftest import ROOT, coeqwal, sql_runner
 
 pytestmark = pytest.mark.db
 
@@ -47,17 +46,7 @@ def db(test_db):
 
 @pytest.fixture
 def q(db):
-    def run(query: str, params=None):
-        conn = psycopg2.connect(db.url())
-        conn.autocommit = True
-        try:
-            with conn.cursor() as cur:
-                cur.execute(query, params)
-                return cur.fetchall() if cur.description else []
-        finally:
-            conn.close()
-
-    return run
+    return sql_runner(db.url())
 
 
 def ingest(*args: str, check: bool = True, env: dict | None = None):
