@@ -104,7 +104,19 @@ value is undetectable by any reader of this format.
 
 Speed
 -----
-SPEED_PLACEHOLDER
+Measured on a full-size synthetic file (21,500 series x 1,200 months, 221 MB) on a
+2-CPU machine, `scan` plus a complete `iter_series` (wall time):
+
+    check=True,       workers=1   26 s   (scan 11 s, of which check_file ~7 s)
+    check=True,       workers=2   20 s
+    check="deferred", workers=1   18.5 s (scan 3.8 s)
+    check="deferred", workers=2   15.5-16.3 s (scan 3.4-3.8 s, reading ~12 s)
+
+Before (one reading child, building time arrays): 46 s, scan 13 s + reading 33 s.
+A read now costs ~0.5 ms of a child's CPU per series (1.5 ms before); the caller
+spends ~3 s of CPU in all, half of it grouping the catalog's 236,500 records. On 2
+CPUs the deferred check competes with the two reading children, so the second child
+saves ~3 s, not half the reading time.
 
 Versions
 --------
@@ -1219,8 +1231,12 @@ def scan(path: Path, *, check: bool | Literal["deferred"] = True) -> Scan:
       reads the catalog and returns (~7 s sooner on a full-size file), so reading can
       overlap it. The verdict is awaited by `Scan.await_check()`, which `iter_series`
       calls before it ends: a damaged file raises there, after the last series was
-      yielded. Commit nothing from the file before the iteration completed. An engine
-      without a separate check (`Engine.start_check`) checks up front instead;
+      yielded. Commit nothing from the file before the iteration completed. The
+      check child is stopped when the iteration fails or is closed early (a later
+      complete iteration runs it again) and when the `Scan` is garbage collected.
+      Each deferred scan starts its own check at once: scanning several files up
+      front runs their checks side by side. An engine without a separate check
+      (`Engine.start_check`) checks up front instead;
     - False: skipped (the header and record-count checks still run).
     """
     path = Path(path)
