@@ -24,6 +24,7 @@ run: venv
 
 test: venv lint
 	$(BIN)/coeqwal db up
+	$(BIN)/python -m ingest.docs --install-browser || echo "no headless chromium: the docs-site browser test will be skipped"
 	$(BIN)/python -m pytest
 
 lint: venv
@@ -31,6 +32,7 @@ lint: venv
 	$(BIN)/ruff check ingest tests
 	$(BIN)/ruff format --check ingest tests
 	$(BIN)/python -m ingest.lint_sql
+	@if command -v terraform >/dev/null; then TF_CLI_CONFIG_FILE=/dev/null terraform fmt -check -recursive infra/terraform; else echo "terraform not installed: skipping terraform fmt -check"; fi
 
 format: venv
 	$(BIN)/ruff format ingest tests

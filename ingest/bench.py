@@ -25,7 +25,9 @@ from pathlib import Path
 
 from ingest.config import STATE_DIR, active_database, external_url
 
-BENCH_DATABASE = "coeqwal_bench"
+# Its own database (COEQWAL_BENCH_DATABASE overrides it, so that two people sharing a
+# server never drop each other's benchmark).
+BENCH_DATABASE = os.environ.get("COEQWAL_BENCH_DATABASE", "coeqwal_bench")
 BENCH_SCENARIO = "s0020"  # a seeded scenario id, so the dbt build accepts it
 SECOND_SCENARIO = "s0029"
 
@@ -45,10 +47,17 @@ class Measure:
         return f"| {self.label} | {self.seconds:,.1f} | {rate:,.0f} | {rss} | {per_value} |"
 
 
+LAST_CPU_SECONDS: list[float] = []  # user + system CPU of each timed child, in order
+
+
 def timed_child(
     cmd: list[str], env: dict[str, str] | None = None, echo: bool = False
 ) -> tuple[float, int]:
-    """Run a child process; return (wall seconds, its peak RSS in bytes)."""
+    """Run a child process; return (wall seconds, its peak RSS in bytes).
+
+    Its CPU time (user + system, with its own children's: the DSS reading
+    children) is appended to LAST_CPU_SECONDS: on a shared machine it varies much
+    less than the wall time."""
     start = time.monotonic()
     proc = subprocess.Popen(
         cmd, env={**os.environ, **(env or {})}, stdout=None if echo else subprocess.DEVNULL
@@ -58,6 +67,7 @@ def timed_child(
     seconds = time.monotonic() - start
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[:3])} ... exited {proc.returncode}")
+    LAST_CPU_SECONDS.append(usage.ru_utime + usage.ru_stime)
     return seconds, usage.ru_maxrss * 1024  # ru_maxrss is in KiB on Linux
 
 
@@ -100,7 +110,8 @@ def _psql(db, command: str) -> list[str]:
     return proc.stdout.splitlines()
 
 
-def main(full_size: bool = True) -> int:
+def main(full_size: bool = True, warehouse: bool = True) -> int:
+    """The ingest benchmark, then (unless `warehouse` is false) the dbt build's."""
     from ingest import localdb
 
     if not external_url():
@@ -124,19 +135,20 @@ def main(full_size: bool = True) -> int:
     seconds, rss = timed_child(
         [coeqwal, "ingest", "dss", "--scenario", BENCH_SCENARIO, str(path)], env, echo=True
     )
+    ingest_cpu = LAST_CPU_SECONDS[-1]
     values = int(_psql(db, "select sum(month_count) from raw_dss.dss_series")[0])
     series = int(_psql(db, "select count(*) from raw_dss.dss_series")[0])
-    disk = int(_psql(db, "select pg_total_relation_size('raw_dss.dss_series')")[0])
+    disk = _raw_bytes(db)
     results = [Measure("ingest (dlt, end to end)", seconds, values, rss, disk)]
 
     # 2. bare COPY of the same rows into an equivalent table
-    work = STATE_DIR / "bench"
+    work = STATE_DIR / "bench" / BENCH_DATABASE
     work.mkdir(parents=True, exist_ok=True)
     wide_csv = work / "series_rows.csv"
     columns = (
         "scenario_id, file_role, series_path, a_part, b_part, c_part, e_part, f_part, units, "
-        "data_type, start_month, month_count, missing_count, monthly_values, source_file, "
-        "source_sha256"
+        "data_type, start_month, month_count, missing_count, monthly_values, value_precision, "
+        "source_file, source_sha256"
     )
     _psql(db, f"\\copy (select {columns} from raw_dss.dss_series) to '{wide_csv}' with csv")
     _psql(db, "create schema if not exists bench")
@@ -145,6 +157,18 @@ def main(full_size: bool = True) -> int:
         db,
         "create table bench.series_rows as select " + columns + " from raw_dss.dss_series limit 0",
     )
+    # Same shape includes the values' TOAST compression (lz4 where the loader set it).
+    compression = _psql(
+        db,
+        "select case attcompression when 'l' then 'lz4' when 'p' then 'pglz' else '' end "
+        "from pg_attribute where attrelid = 'raw_dss.dss_series'::regclass "
+        "and attname = 'monthly_values'",
+    )[0]
+    if compression:
+        _psql(
+            db,
+            f"alter table bench.series_rows alter column monthly_values set compression {compression}",
+        )
     seconds, rss = timed_child(
         ["psql", "-X", "-q", "-h", db.host, "-p", str(db.port), "-U", db.user, "-d",
          db.database, "-c", f"\\copy bench.series_rows ({columns}) from '{wide_csv}' with csv"],
@@ -180,11 +204,28 @@ def main(full_size: bool = True) -> int:
         print(m.row())
     ratio = results[0].seconds / results[1].seconds
     print(f"\ningest / bare COPY (same shape) = {ratio:.2f} (target <= 2.0)")
+    print(
+        f"CPU of the ingest's processes (user + system, reading children included) = "
+        f"{ingest_cpu:.1f} s; server CPU not counted. Load average at the end: "
+        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs"
+    )
     print(f"peak RSS of the ingest = {results[0].peak_rss_bytes / 2**30:.2f} GB (target < 2 GB)")
     print(f"raw storage = {results[0].disk_bytes / values:.2f} bytes/value (target <= 16)")
 
-    bench_warehouse(db, env, coeqwal, path, values)
+    if warehouse:
+        bench_warehouse(db, env, coeqwal, path, values)
     return 0
+
+
+def _raw_bytes(db) -> int:
+    """On-disk bytes of raw_dss.dss_series: every partition's table, TOAST and indexes."""
+    return int(
+        _psql(
+            db,
+            "select sum(pg_total_relation_size(relid)) "
+            "from pg_partition_tree('raw_dss.dss_series')",
+        )[0]
+    )
 
 
 def _dbt_timings(label: str, select: str, db) -> float:
@@ -211,23 +252,28 @@ def _dbt_timings(label: str, select: str, db) -> float:
 
 def bench_warehouse(db, env, coeqwal: str, path: Path, values: int) -> None:
     """The core marts on one full-size scenario, then the extra cost of a second."""
+    from ingest import ops
+
+    ensure_ops_tables = getattr(ops, "ensure_ops_tables", None)
+    if ensure_ops_tables is not None:  # the ops marts read the tables `coeqwal build` makes
+        ensure_ops_tables(db)
     first = _dbt_timings(f"warehouse build, first scenario ({BENCH_SCENARIO})", "*", db)
-    raw = int(_psql(db, "select pg_total_relation_size('raw_dss.dss_series')")[0])
-    fct = int(_psql(db, "select pg_total_relation_size('marts.fct_series_values')")[0])
+    raw = _raw_bytes(db)
+    fct = int(_psql(db, "select pg_total_relation_size('marts.fct_series_values_compact')")[0])
     print(
-        f"\nstorage: raw {raw / values:.2f} + fct_series_values {fct / values:.2f} = "
-        f"{(raw + fct) / values:.2f} bytes/value (target <= 16; fct_monthly_values is a view)"
+        f"\nstorage: raw {raw / values:.2f} + fct_series_values_compact {fct / values:.2f} = "
+        f"{(raw + fct) / values:.2f} bytes/value (target <= 16; fct_series_values and "
+        "fct_monthly_values are views over it)"
     )
-    try:
-        from ingest import bench_statistics
-    except ImportError:
-        bench_statistics = None
-    if bench_statistics is not None:
-        for line in bench_statistics.run(db):
-            print(line)
+    from ingest import bench_api, bench_statistics
+
+    for line in bench_statistics.run(db):
+        print(line)
     timed_child([coeqwal, "ingest", "dss", "--scenario", SECOND_SCENARIO, str(path)], env)
     second = _dbt_timings(f"warehouse build, second scenario ({SECOND_SCENARIO}) added", "*", db)
     print(f"\nwhole dbt build: first scenario {first:.1f} s, second scenario {second:.1f} s")
-    if bench_statistics is not None:
-        for line in bench_statistics.run(db):
-            print(line)
+    for line in bench_statistics.run(db):
+        print(line)
+    print("\nAPI latency with two full-size scenarios loaded (pgbench, as web_anon):")
+    for line in bench_api.run(db):
+        print(line)

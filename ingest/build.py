@@ -65,8 +65,14 @@ def run_dbt(args: list[str], db: DatabaseUrl | None = None, *, quiet: bool = Fal
     return proc.returncode
 
 
+def target_path() -> Path:
+    """dbt's target folder: `target/`, or DBT_TARGET_PATH (dbt's own variable)."""
+    path = Path(os.environ.get("DBT_TARGET_PATH", "target"))
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
 def run_results() -> dict:
-    path = PROJECT_ROOT / "target" / "run_results.json"
+    path = target_path() / "run_results.json"
     return json.loads(path.read_text()) if path.exists() else {}
 
 
@@ -80,19 +86,74 @@ def summarize(results: dict) -> str:
 
 
 def run_dbt_build(select: str | None = None, db: DatabaseUrl | None = None) -> int:
-    """dbt build (which loads the seeds first); raise BuildError with one line on failure."""
+    """dbt build (which loads the seeds first); raise BuildError with one line on failure.
+
+    Every build, failed or not, is recorded in ops.dbt_runs / ops.dbt_node_results,
+    and `dbt source freshness` runs after it (recorded, never failing the build).
+    """
+    from ingest import ops
+
     db = db or active_database()
+    ops.ensure_ops_tables(db)
     for args in (["build"],):
         if select:
             args = [*args, "--select", select]
-        code = run_dbt(args, db)
+        code, results = run_dbt_recorded(args, db)
         if code != 0:
             failed = [
                 f"{r['unique_id']}: {(r.get('message') or '').strip().splitlines()[0:1]}"
-                for r in run_results().get("results", [])
+                for r in results.get("results", [])
                 if r["status"] in ("error", "fail")
             ]
             first = failed[0] if failed else f"exit code {code}"
+            check_source_freshness(db)
             raise BuildError(f"dbt {args[0]} failed ({len(failed)} node(s)); first: {first}")
-    print(summarize(run_results()))
+    print(summarize(results))
+    check_source_freshness(db)
     return 0
+
+
+def fresh_artifact(name: str, since: float) -> dict:
+    """target/<name> if this invocation wrote it (not a previous run's file), else {}."""
+    path = target_path() / name
+    if not path.exists() or path.stat().st_mtime < since:
+        return {}
+    return json.loads(path.read_text())
+
+
+def run_dbt_recorded(args: list[str], db: DatabaseUrl, *, quiet: bool = False) -> tuple[int, dict]:
+    """Run dbt and land its run results in ops (issue 9); returns (exit code, results)."""
+    import time
+
+    from ingest import ops
+
+    started = time.time() - 1  # file mtimes may be coarser than the clock
+    code = run_dbt(args, db, quiet=quiet)
+    freshness = args[:2] == ["source", "freshness"]
+    artifact = fresh_artifact("sources.json" if freshness else "run_results.json", started)
+    ops.record_dbt_invocation(db, " ".join(args), code, artifact)
+    return code, artifact
+
+
+def check_source_freshness(db: DatabaseUrl) -> str:
+    """`dbt source freshness` for the raw sources: recorded in ops, reported in one line.
+
+    Never fails the build: stale data is a reason to load, not to stop serving.
+    Returns the worst status (pass, warn, error or runtime error).
+    """
+    code, artifact = run_dbt_recorded(["source", "freshness"], db, quiet=True)
+    results = artifact.get("results", [])
+    order = ["pass", "warn", "error", "runtime error"]
+    statuses = [r.get("status") if r.get("status") in order else "error" for r in results]
+    worst = max(statuses, key=order.index, default="error")
+    if code != 0 and worst == "pass":
+        worst = "error"
+    if worst == "pass":
+        print(f"source freshness: {len(results)} source table(s) fresh")
+    else:
+        stale = [r["unique_id"].split(".", 2)[-1] for r in results if r.get("status") != "pass"]
+        print(
+            f"coeqwal: warning: source freshness {worst}: {', '.join(stale) or 'no result'}",
+            file=sys.stderr,
+        )
+    return worst

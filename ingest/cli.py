@@ -106,6 +106,14 @@ def _ingest(args: argparse.Namespace) -> int:
         for res in results:
             print(res.summary())
         return 0
+    if args.kind == "gis":
+        from ingest.gis import pipeline as gis_pipeline
+
+        result = gis_pipeline.ingest_gis(
+            args.layer, args.path, gpkg_layer=args.gpkg_layer, force=args.force
+        )
+        print(result.summary())
+        return 0
     raise CommandError(f"ingest {args.kind}: not available yet")
 
 
@@ -122,9 +130,47 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _api(args: argparse.Namespace) -> int:
+    """Serve schema `api` with PostgREST: the `postgrest` binary on PATH (with
+    infra/postgrest/postgrest.conf and the active database in PGRST_DB_URI,
+    unless PGRST_DB_URI is set), else the compose service running the
+    postgrest/postgrest image when a Docker engine answers, else one line on how
+    to get either."""
+    import shutil
+    import subprocess
+
+    import yaml
+
+    from ingest.config import PROJECT_ROOT
+
+    conf = PROJECT_ROOT / "infra" / "postgrest" / "postgrest.conf"
+    compose = PROJECT_ROOT / "infra" / "docker" / "docker-compose.yml"
+    binary = shutil.which("postgrest")
+    if binary:
+        env = dict(os.environ)
+        env["PGRST_DB_URI"] = env.get("PGRST_DB_URI") or active_database().url()
+        env.setdefault("PGRST_OPENAPI_SERVER_PROXY_URI", "http://localhost:3000")
+        print(
+            f"coeqwal api: PostgREST on http://localhost:3000 (schema api) over "
+            f"{redact(env['PGRST_DB_URI'])}; Ctrl-C stops it",
+            file=sys.stderr,
+        )
+        return subprocess.call([binary, str(conf)], env=env)
+    docker = shutil.which("docker")
+    if docker and subprocess.run([docker, "info"], capture_output=True).returncode == 0:
+        services = yaml.safe_load(compose.read_text()).get("services", {})
+        service = next(
+            (
+                name
+                for name, spec in services.items()
+                if str(spec.get("image", "")).startswith("postgrest/postgrest")
+            ),
+            "postgrest",
+        )
+        return subprocess.call([docker, "compose", "-f", str(compose), "up", service])
     raise CommandError(
-        "coeqwal api: PostgREST is not on PATH; run it from its container image "
-        "(postgrest/postgrest) with infra/postgrest/postgrest.conf"
+        "api: PostgREST not found: put the `postgrest` binary on PATH (static build from "
+        "https://github.com/PostgREST/postgrest/releases, e.g. v14.1) or start a Docker "
+        f"engine (then this runs `docker compose -f {compose} up` with the postgrest/postgrest image)"
     )
 
 
@@ -166,8 +212,12 @@ def parser() -> argparse.ArgumentParser:
     )
     dss.set_defaults(func=_ingest)
     gis = isub.add_parser("gis", help="GIS layer (Shapefile, GeoPackage, GeoJSON)")
-    gis.add_argument("--layer", required=True)
-    gis.add_argument("path")
+    gis.add_argument("--layer", required=True, help="layer name: the table raw_gis.<NAME>")
+    gis.add_argument("path", help="a .shp (with .shx/.dbf/.prj), .gpkg or .geojson, or s3://")
+    gis.add_argument("--gpkg-layer", help="the layer to read from a GeoPackage holding several")
+    gis.add_argument(
+        "--force", action="store_true", help="reload even if the same file is already loaded"
+    )
     gis.set_defaults(func=_ingest)
 
     build = sub.add_parser("build", help="dbt seed + build against the active database")

@@ -17,10 +17,12 @@ from ingest.config import PROJECT_ROOT, active_database
 SQL_PATHS = ["models", "analyses", "tests/dbt"]
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Lint the given paths (default: the whole project)."""
     write_profile()
     env = dbt_env(active_database())
-    paths = [p for p in SQL_PATHS if (PROJECT_ROOT / p).exists()]
+    paths = list(argv if argv is not None else sys.argv[1:])
+    paths = paths or [p for p in SQL_PATHS if (PROJECT_ROOT / p).exists()]
     sqlfluff = Path(sys.executable).parent / "sqlfluff"
     cmd = [str(sqlfluff), "lint", *paths, "--disable-progress-bar"]
     return subprocess.run(cmd, cwd=PROJECT_ROOT, env=env).returncode

@@ -46,6 +46,47 @@ def ensure_ops(conn) -> None:
         cur.execute(DDL)
 
 
+INGEST_RUN_COLUMNS = (
+    "kind",
+    "scenario_id",
+    "layer_name",
+    "status",
+    "error",
+    "files",
+    "series_read",
+    "series_skipped",
+    "values_loaded",
+    "null_values",
+    "seconds",
+)
+
+
+def insert_ingest_run(db: DatabaseUrl, **columns: Any) -> None:
+    """Append one row to ops.ingest_runs (columns of INGEST_RUN_COLUMNS; `files`
+    and `series_skipped` as Python objects); never raises over a recording failure."""
+    unknown = set(columns) - set(INGEST_RUN_COLUMNS)
+    if unknown:
+        raise ValueError(f"not columns of ops.ingest_runs: {sorted(unknown)}")
+    for key in ("files", "series_skipped"):
+        if key in columns:
+            columns[key] = json.dumps(columns[key])
+    try:
+        conn = connect(db)
+    except Exception:  # the database itself is unreachable: the caller reports that
+        return
+    try:
+        ensure_ops(conn)
+        names = list(columns)
+        with conn.cursor() as cur:
+            cur.execute(
+                f"insert into ops.ingest_runs ({', '.join(names)}) "
+                f"values ({', '.join(['%s'] * len(names))})",
+                [columns[n] for n in names],
+            )
+    finally:
+        conn.close()
+
+
 def record_ingest_run(
     db: DatabaseUrl,
     result: Any,
@@ -55,32 +96,231 @@ def record_ingest_run(
     error: str | None,
     kind: str = "dss",
 ) -> None:
-    """Append one row to ops.ingest_runs; never raises over a recording failure."""
+    """One row in ops.ingest_runs for a DSS ingest (`result`: an IngestResult)."""
+    loaded = status != "failed"
+    insert_ingest_run(
+        db,
+        kind=kind,
+        scenario_id=result.scenario_id,
+        status=status,
+        error=error,
+        files=files,
+        series_read=result.series if loaded else 0,
+        series_skipped=result.skipped,
+        values_loaded=result.values if loaded else 0,
+        null_values=result.nulls if loaded else 0,
+        seconds=round(result.seconds, 3),
+    )
+
+
+# --- dbt builds (issue 9): run_results.json / sources.json landed after every invocation ---
+
+DBT_DDL = """
+create schema if not exists ops;
+create table if not exists ops.dbt_runs (
+    invocation_id text primary key,
+    command text not null,
+    status text not null check (status in ('succeeded', 'warned', 'failed')),
+    exit_code integer not null,
+    error text,
+    dbt_version text,
+    started_at timestamptz,
+    finished_at timestamptz not null default now(),
+    elapsed_seconds double precision not null default 0,
+    node_count integer not null default 0,
+    success_count integer not null default 0,
+    warn_count integer not null default 0,
+    error_count integer not null default 0,
+    fail_count integer not null default 0,
+    skipped_count integer not null default 0
+);
+create index if not exists dbt_runs_finished_idx on ops.dbt_runs (command, finished_at);
+create table if not exists ops.dbt_node_results (
+    invocation_id text not null references ops.dbt_runs (invocation_id) on delete cascade,
+    unique_id text not null,
+    resource_type text not null,
+    status text not null,
+    seconds double precision,
+    rows_affected bigint,
+    failures integer,
+    message text,
+    relation_name text,
+    started_at timestamptz,
+    finished_at timestamptz,
+    primary key (invocation_id, unique_id)
+);
+create table if not exists ops.source_freshness (
+    invocation_id text not null references ops.dbt_runs (invocation_id) on delete cascade,
+    unique_id text not null,
+    status text not null,
+    max_loaded_at timestamptz,
+    snapshotted_at timestamptz,
+    age_seconds double precision,
+    warn_after text,
+    error_after text,
+    error text,
+    primary key (invocation_id, unique_id)
+);
+"""
+
+# dbt node statuses, per outcome: run_results.json uses success/error/skipped for
+# models and seeds, pass/warn/fail/error for tests; sources.json pass/warn/error
+# and "runtime error".
+_FAILED = {"error", "fail", "runtime error"}
+
+
+def dbt_run_status(exit_code: int, statuses: list[str]) -> str:
+    """succeeded, warned or failed: failed if dbt exited non-zero or any node failed."""
+    if exit_code != 0 or any(s in _FAILED for s in statuses):
+        return "failed"
+    return "warned" if "warn" in statuses else "succeeded"
+
+
+def _node_row(invocation_id: str, res: dict) -> tuple:
+    timing = {t.get("name"): t for t in res.get("timing") or []}
+    started = (timing.get("compile") or timing.get("execute") or {}).get("started_at")
+    finished = (timing.get("execute") or timing.get("compile") or {}).get("completed_at")
+    rows = (res.get("adapter_response") or {}).get("rows_affected")
+    unique_id = res["unique_id"]
+    return (
+        invocation_id,
+        unique_id,
+        unique_id.split(".", 1)[0],
+        res.get("status") or "unknown",
+        res.get("execution_time"),
+        rows if rows is not None and rows >= 0 else None,
+        res.get("failures"),
+        (res.get("message") or None),
+        res.get("relation_name"),
+        started,
+        finished,
+    )
+
+
+def _period(criteria: dict | None, key: str) -> str | None:
+    value = (criteria or {}).get(key) or {}
+    if value.get("count") is None or value.get("period") is None:
+        return None
+    return f"{value['count']} {value['period']}"
+
+
+def record_dbt_invocation(
+    db: DatabaseUrl,
+    command: str,
+    exit_code: int,
+    artifact: dict,
+    *,
+    error: str | None = None,
+) -> str | None:
+    """Land one dbt invocation (run_results.json, or sources.json for `source freshness`)
+    in ops.dbt_runs and its nodes in ops.dbt_node_results / ops.source_freshness.
+
+    `artifact` is {} when dbt wrote nothing for this invocation (it died before
+    running a node): the run is still recorded, as failed, under a fresh id.
+    Returns the invocation id, or None when the row could not be written (the
+    caller's own exit status is what matters; a warning is printed).
+    """
+    import sys
+    import uuid
+
+    meta = artifact.get("metadata") or {}
+    invocation_id = meta.get("invocation_id") or str(uuid.uuid4())
+    results = artifact.get("results") or []
+    statuses = [r.get("status") or "unknown" for r in results]
+    counts = {s: statuses.count(s) for s in set(statuses)}
+    status = dbt_run_status(exit_code, statuses)
+    freshness = command.startswith("source freshness")
+    if status == "failed" and not error:
+        failed = [r for r in results if r.get("status") in _FAILED]
+        if failed:
+            first = failed[0]
+            text = (first.get("message") or first.get("error") or "").strip()
+            error = f"{first['unique_id']}: {text.splitlines()[0] if text else first['status']}"
+        else:
+            error = f"dbt exited {exit_code}"
     try:
         conn = connect(db)
-    except Exception:  # the database itself is unreachable: the caller reports that
-        return
+    except Exception as exc:
+        print(f"coeqwal: warning: dbt run not recorded in ops: {exc}", file=sys.stderr)
+        return None
     try:
-        ensure_ops(conn)
-        with conn.cursor() as cur:
+        conn.autocommit = False
+        with conn, conn.cursor() as cur:
+            cur.execute(DDL + DBT_DDL)
             cur.execute(
                 """
-                insert into ops.ingest_runs (kind, scenario_id, status, error, files, series_read,
-                    series_skipped, values_loaded, null_values, seconds)
-                values (%s, %s, %s, %s, %s::jsonb, %s, %s::jsonb, %s, %s, %s)
+                insert into ops.dbt_runs (invocation_id, command, status, exit_code, error,
+                    dbt_version, started_at, finished_at, elapsed_seconds, node_count,
+                    success_count, warn_count, error_count, fail_count, skipped_count)
+                values (%s, %s, %s, %s, %s, %s, %s, coalesce(%s::timestamptz, now()), %s,
+                    %s, %s, %s, %s, %s, %s)
+                on conflict (invocation_id) do nothing
                 """,
                 (
-                    kind,
-                    result.scenario_id,
+                    invocation_id,
+                    command,
                     status,
+                    exit_code,
                     error,
-                    json.dumps(files),
-                    result.series if status != "failed" else 0,
-                    json.dumps(result.skipped),
-                    result.values if status != "failed" else 0,
-                    result.nulls if status != "failed" else 0,
-                    round(result.seconds, 3),
+                    meta.get("dbt_version"),
+                    meta.get("invocation_started_at"),
+                    meta.get("generated_at"),
+                    round(float(artifact.get("elapsed_time") or 0.0), 3),
+                    len(results),
+                    counts.get("success", 0) + counts.get("pass", 0),
+                    counts.get("warn", 0),
+                    counts.get("error", 0) + counts.get("runtime error", 0),
+                    counts.get("fail", 0),
+                    counts.get("skipped", 0),
                 ),
             )
+            if freshness:
+                cur.executemany(
+                    """
+                    insert into ops.source_freshness (invocation_id, unique_id, status,
+                        max_loaded_at, snapshotted_at, age_seconds, warn_after, error_after, error)
+                    values (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+                    on conflict do nothing
+                    """,
+                    [
+                        (
+                            invocation_id,
+                            r["unique_id"],
+                            r.get("status") or "unknown",
+                            r.get("max_loaded_at"),
+                            r.get("snapshotted_at"),
+                            r.get("max_loaded_at_time_ago_in_s"),
+                            _period(r.get("criteria"), "warn_after"),
+                            _period(r.get("criteria"), "error_after"),
+                            r.get("error"),
+                        )
+                        for r in results
+                    ],
+                )
+            else:
+                cur.executemany(
+                    """
+                    insert into ops.dbt_node_results (invocation_id, unique_id, resource_type,
+                        status, seconds, rows_affected, failures, message, relation_name,
+                        started_at, finished_at)
+                    values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                    on conflict do nothing
+                    """,
+                    [_node_row(invocation_id, r) for r in results],
+                )
+        return invocation_id
+    except Exception as exc:
+        print(f"coeqwal: warning: dbt run not recorded in ops: {exc}", file=sys.stderr)
+        return None
+    finally:
+        conn.close()
+
+
+def ensure_ops_tables(db: DatabaseUrl) -> None:
+    """Create every ops table dbt reads as a source, so the first build finds them."""
+    conn = connect(db)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(DDL + DBT_DDL)
     finally:
         conn.close()

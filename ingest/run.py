@@ -1,8 +1,9 @@
 """`coeqwal run`: the whole pipeline on the bundled sample data.
 
 Starts the database (embedded unless COEQWAL_DATABASE_URL is set), writes the
-synthetic sample DSS files when missing, ingests the three sample scenarios,
-builds the dbt project and prints a short summary read back as the API role.
+synthetic sample DSS files when missing, ingests the three sample scenarios and
+the synthetic GIS layers (ingest/sample_gis.py), builds the dbt project and
+prints a short summary read back as the API role.
 """
 
 from __future__ import annotations
@@ -65,6 +66,15 @@ def api_summary(db) -> list[tuple]:
         conn.close()
 
 
+def ingest_sample_gis(db) -> None:
+    """The project's synthetic GIS layers (ingest/sample_gis.py), landed in raw_gis."""
+    from ingest import sample_gis
+    from ingest.gis import pipeline as gis_pipeline
+
+    for layer_name, path in sample_gis.ensure_layers(sample_dir() / "gis").items():
+        print(gis_pipeline.ingest_gis(layer_name, str(path), db=db).summary())
+
+
 def run_all() -> int:
     from ingest import build, sample
     from ingest.dss import pipeline
@@ -74,6 +84,7 @@ def run_all() -> int:
     by_id = {s.scenario_id: p for s, p in zip(sample.SAMPLE_SCENARIOS, files, strict=True)}
     for scenario_id, path in by_id.items():
         print(pipeline.ingest_dss(scenario_id, [str(path)], db=db).summary())
+    ingest_sample_gis(db)
     build.run_dbt_build(db=db)
     rows = api_summary(db)
     print(f"api.scenarios as web_anon: {len(rows)} loaded scenario(s)")

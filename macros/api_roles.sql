@@ -25,7 +25,15 @@
     alter default privileges in schema api revoke execute on functions from public;
 {% endmacro %}
 
-{#- After every run: web_anon may use schema api and nothing else. -#}
+{#- After every run: web_anon may use schema api and nothing else.
+    `alter default privileges in schema api revoke ... from public` (above) is a
+    no-op in PostgreSQL (a per-schema entry can only add to the global defaults),
+    so functions are closed here: the global default of the role running dbt
+    (after PostGIS exists: its functions keep EXECUTE for PUBLIC), and every
+    function already in api. The API's own functions grant EXECUTE to web_anon
+    one by one (macros/api_functions.sql). -#}
 {% macro grant_api_usage() %}
     grant usage on schema api to {{ var("api_anon_role") }};
+    alter default privileges revoke execute on functions from public;
+    revoke execute on all functions in schema api from public;
 {% endmacro %}

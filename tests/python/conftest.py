@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-TEST_DATABASE = "coeqwal_test"
+# COEQWAL_TEST_DATABASE lets two test runs share one server without colliding.
+TEST_DATABASE = os.environ.get("COEQWAL_TEST_DATABASE", "coeqwal_test")
 
 
 def shared_data_dir() -> Path | None:

@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -24,11 +25,11 @@ import numpy as np
 import pytest
 
 from ingest.dss.hecdss import open_dss
-from tests.python.conftest import ROOT, coeqwal, sql_runner
+from tests.python.conftest import ROOT, TEST_DATABASE, coeqwal, sql_runner
 
 pytestmark = pytest.mark.db
 
-DATABASE = "coeqwal_test_ingest"
+DATABASE = f"{TEST_DATABASE}_ingest"  # two runs on one server (COEQWAL_TEST_DATABASE) never collide
 SENTINELS = (-901.0, -902.0, 99000.0)
 ENV = {"COEQWAL_DATABASE": DATABASE}
 
@@ -137,6 +138,38 @@ def test_real_v7_file_loads_exactly(v7_loaded, q):
         assert str(start_month) == "1921-10-01"  # CalSim II: WY 1922-2003 from Oct 1921
 
 
+def test_value_precision_of_hand_made_series():
+    from ingest.dss.pipeline import value_precision
+
+    floats = np.array([2454.2605, 0.1, 1e-3, 3.4e38, 0.0], dtype=np.float32).astype(np.float64)
+    assert value_precision(np.append(floats, np.nan)) == "float32"  # NaN: missing
+    assert value_precision(np.append(floats, 0.1)) == "float64"  # 0.1 as a double
+    assert value_precision(np.array([1034.2776348876953125 + 2**-30])) == "float64"
+
+
+def test_value_precision_of_the_real_file(v7_loaded, q):
+    """This file stores doubles. A series flagged float32 holds exactly the file's
+    32-bit floats (each decimal reads back to the independent read's float32); one
+    flagged float64 holds some value that the independent float32 read cannot
+    represent (pydsstools' empty-D read rounds doubles to float32)."""
+    expected = independent_read(v7_loaded)
+    rows = q(
+        "select upper(series_path), value_precision, monthly_values from raw_dss.dss_series "
+        "where scenario_id = 'real_v7'"
+    )
+    for path, precision, literal in rows:
+        values, _ = expected[path]
+        pairs = [
+            (g, w) for g, w in zip(parse_literal(literal), values, strict=True) if w is not None
+        ]
+        if precision == "float32":
+            assert all(np.float32(g) == np.float32(w) for g, w in pairs), path
+        else:
+            assert precision == "float64", path
+            assert any(g != float(np.float32(g)) for g, _ in pairs), path
+    assert {r[1] for r in rows} == {"float32", "float64"}
+
+
 def test_end_of_period_stamps_map_to_the_month_they_close(v7_loaded, q):
     """The first value is stamped 31OCT1921 24:00 (read as 1 Nov 00:00): it is October."""
     expected = independent_read(v7_loaded)
@@ -221,6 +254,38 @@ def test_bad_files_fail_cleanly_and_keep_previous_data(v7_loaded, q, tmp_path, d
     assert scenario_state(q, "real_v7") == before
     if damage != "missing":
         assert not bad.exists() or bad.stat().st_size == len(bad.read_bytes())  # untouched
+
+
+def _damage_only_the_integrity_check_sees(source: Path, dest: Path) -> None:
+    """Zero 8 bytes of the first pathname bin (header word 24), 8 bytes in: the header,
+    the catalog and every read are unaffected (test_dss_reader.py shows it); only
+    HEC's integrity check (`check_file`) reports the damage."""
+    data = bytearray(source.read_bytes())
+    offset = struct.unpack("<100q", bytes(data[:800]))[24] * 8 + 8
+    data[offset : offset + 8] = bytes(8)
+    dest.write_bytes(bytes(data))
+
+
+def test_damage_found_by_the_deferred_check_loads_nothing(v7_loaded, q, tmp_path):
+    """The integrity check runs while the series are read (deferred): its verdict
+    comes after the last series was extracted, and must still load nothing, either
+    for a scenario that has rows or for a new one. The file itself passes every check
+    made before reading (header, sizes, catalog), so only the deferred check stops it."""
+    from ingest.dss import reader
+
+    bad = tmp_path / "damaged_DV.dss"
+    _damage_only_the_integrity_check_sees(v7_loaded, bad)
+    assert len(reader.scan(bad, check=False).monthly) == 162  # reads fine without the check
+    before = scenario_state(q, "real_v7")
+    for scenario in ("real_v7", "never_loaded"):
+        line = one_error_line(ingest("--scenario", scenario, str(bad), check=False))
+        assert "damaged_DV.dss" in line and "integrity check" in line
+        run = q("select status, error, series_read from ops.ingest_runs "
+                "where scenario_id = %s order by run_id desc limit 1", (scenario,))  # fmt: skip
+        assert run[0][0] == "failed" and "integrity check" in run[0][1]
+        assert run[0][2] == 0  # a failed run loaded nothing
+    assert scenario_state(q, "real_v7") == before
+    assert scenario_state(q, "never_loaded") == (0, scenario_state(q, "no_such_scenario")[1])
 
 
 def test_bad_file_in_a_batch_loads_nothing(v7_loaded, q, sample_files, tmp_path):
@@ -378,3 +443,40 @@ def test_kill_at_any_point_leaves_previous_state(db, q, medium_file, sample_file
     ingest("--scenario", "killme", str(medium_file))
     assert scenario_state(q, "killme") == scenario_state(q, "killme_timing")
     assert scenario_state(q, "killme")[0] == 3000
+    # The killed runs' own schemas were dropped by the runs after them.
+    assert q("select nspname from pg_namespace where nspname like 'raw\\_dss\\_load\\_%'") == []
+
+
+def test_a_table_from_before_partitioning_becomes_the_default_partition(test_db, sample_files):
+    """A database loaded before raw_dss.dss_series was partitioned (one plain table,
+    no value_precision column): the next ingest keeps every other scenario's rows
+    (in the DEFAULT partition) and replaces only its own scenario's."""
+    from ingest import localdb
+
+    url = test_db.with_database(f"{DATABASE}_legacy")
+    localdb.drop_database(url)
+    localdb.ensure_database(url)
+    q = sql_runner(url.url())
+    env = {"COEQWAL_DATABASE": url.database}
+    ingest("--scenario", "s0020", str(sample_files["s0020"]), env=env)
+    q(
+        "create table raw_dss.plain (like raw_dss.dss_series);"  # NOT NULLs as dlt made them
+        "insert into raw_dss.plain select * from raw_dss.dss_series;"
+        "alter table raw_dss.plain drop column value_precision;"
+        "insert into raw_dss.plain select * from raw_dss.plain;"  # a second scenario
+        "update raw_dss.plain set scenario_id = 'kept' where ctid in "
+        "(select ctid from raw_dss.plain order by ctid limit 60);"
+        "drop table raw_dss.dss_series;"
+        "alter table raw_dss.plain rename to dss_series"
+    )
+    kept = scenario_state(q, "kept")
+    assert kept[0] == 60 and scenario_state(q, "s0020")[0] == 60
+    ingest("--scenario", "s0020", "--force", str(sample_files["s0029"]), env=env)
+    assert scenario_state(q, "kept") == kept
+    assert q("select count(*), count(value_precision) from raw_dss.dss_series "
+             "where scenario_id = 's0020'") == [(60, 60)]  # fmt: skip
+    assert q("select relkind from pg_class where oid = 'raw_dss.dss_series'::regclass") == [("p",)]
+    ingest("--scenario", "kept", str(sample_files["s0044"]), env=env)  # leaves the default
+    assert q("select count(*) from raw_dss.dss_series__before_partitioning") == [(0,)]
+    assert scenario_state(q, "kept")[0] == 60 and scenario_state(q, "kept") != kept
+    localdb.drop_database(url)

@@ -40,6 +40,8 @@ final as (
         ranked.missing_count,
         units.taf_per_cfs_day,
         ranked.monthly_values,
+        ranked.monthly_values_f4,
+        ranked.monthly_values_f8,
         coalesce(units.is_flow, false) as is_flow,
         variables.b_part is not null as is_described,
         ranked.start_month,

@@ -1,47 +1,37 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='scenario_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns'
-    )
-}}
+{{ config(materialized='view') }}
 
 {#-
-    Compact storage of every loaded series: one row per scenario and series
-    with its monthly values as `double precision[]` (each the shortest decimal of
-    the file's 32- or 64-bit value). Incremental by scenario: a build processes only the scenarios whose
-    raw load changed since the last build, replacing their rows.
+    Every loaded series, one row per scenario and series, with its monthly values
+    as `double precision[]`: the interface models read. A view over the compact
+    storage (fct_series_values_compact), widening `real[]` exactly to double
+    precision, so the values are stored once at ~4 bytes each.
 -#}
 with
 
-series as (
-    select * from {{ ref('int_series_classified') }}
+compact as (
+    select * from {{ ref('fct_series_values_compact') }}
 ),
 
 final as (
     select
-        scenario_id,
-        variable_key,
-        file_role,
-        b_part,
-        c_part,
-        unit_code,
-        kind,
-        month_count,
-        missing_count,
-        taf_per_cfs_day,
-        monthly_values,
-        is_flow,
-        is_described,
-        start_month,
-        loaded_at
-    from series
-    {% if is_incremental() %}
-        where scenario_id in (
-            {{ scenarios_changed_since_last_build(ref('int_series_classified')) }}
-        )
-    {% endif %}
+        compact.scenario_id,
+        compact.variable_key,
+        compact.file_role,
+        compact.b_part,
+        compact.c_part,
+        compact.unit_code,
+        compact.kind,
+        compact.month_count,
+        compact.missing_count,
+        compact.taf_per_cfs_day,
+        coalesce(
+            compact.monthly_values_f8, compact.monthly_values_f4::double precision[]
+        ) as monthly_values,
+        compact.is_flow,
+        compact.is_described,
+        compact.start_month,
+        compact.loaded_at
+    from compact
 )
 
 select * from final

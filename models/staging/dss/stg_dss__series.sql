@@ -19,7 +19,22 @@ final as (
         upper(data_type) as data_type,
         month_count,
         missing_count,
-        monthly_values::double precision[] as monthly_values,
+        value_precision,
+        {#- The literal of a float32 series is the shortest decimal of each float32:
+            read through `real` so the doubles are exactly those floats widened
+            (reading the decimal straight as a double would give a nearby double). #}
+        case
+            when value_precision = 'float32'
+                then monthly_values::real[]::double precision[]
+            else monthly_values::double precision[]
+        end as monthly_values,
+        case
+            when value_precision = 'float32' then monthly_values::real[]
+        end as monthly_values_f4,
+        case
+            when value_precision = 'float32' then null
+            else monthly_values::double precision[]
+        end as monthly_values_f8,
         start_month,
         ingested_at at time zone 'UTC' as loaded_at
     from source

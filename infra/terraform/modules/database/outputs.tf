@@ -1,0 +1,44 @@
+output "instance_id" {
+  description = "RDS instance identifier (CloudWatch dimension DBInstanceIdentifier)."
+  value       = aws_db_instance.this.identifier
+}
+
+output "address" {
+  description = "Host name of the instance."
+  value       = aws_db_instance.this.address
+}
+
+output "port" {
+  description = "PostgreSQL port."
+  value       = aws_db_instance.this.port
+}
+
+output "endpoint" {
+  description = "host:port of the instance."
+  value       = aws_db_instance.this.endpoint
+}
+
+output "db_name" {
+  description = "Name of the warehouse database."
+  value       = var.db_name
+}
+
+output "master_secret_arn" {
+  description = "ARN of the RDS-managed master user secret (JSON: username, password)."
+  value       = aws_db_instance.this.master_user_secret[0].secret_arn
+}
+
+output "owner_secret_arn" {
+  description = "ARN of the owner role's secret (JSON: username, password, host, port, dbname, url)."
+  value       = aws_secretsmanager_secret.login["owner"].arn
+}
+
+output "authenticator_secret_arn" {
+  description = "ARN of PostgREST's authenticator secret (JSON with `url`, used as PGRST_DB_URI)."
+  value       = aws_secretsmanager_secret.login["authenticator"].arn
+}
+
+output "security_group_id" {
+  description = "Security group of the database."
+  value       = aws_security_group.db.id
+}

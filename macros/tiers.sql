@@ -1,0 +1,149 @@
+{#-
+    Tier rule helpers (domain.md, "Tiers"). The thresholds live in the seed
+    tier_rule_parameters; these macros only say how a row of it is applied, once
+    for every indicator.
+-#}
+
+{#- True when `value <comparison> threshold`; `comparison` is an SQL expression
+    holding one of >=, >, <, <= (a seed column), NULL when value is NULL. -#}
+{% macro tier_compare(value, comparison, threshold) -%}
+    (case ({{ comparison }})
+        when '>=' then ({{ value }}) >= ({{ threshold }})
+        when '>' then ({{ value }}) > ({{ threshold }})
+        when '<' then ({{ value }}) < ({{ threshold }})
+        when '<=' then ({{ value }}) <= ({{ threshold }})
+    end)
+{%- endmacro %}
+
+{#- Share rules (RES_STOR, CWS_DEL, FW_DELTA_USES). `periods` is a relation of
+    (scenario_id, location_code, value): one row per year or month of a rated
+    location, value NULL when missing; `parameters` holds the indicator's rows of
+    tier_rule_parameters. Per scenario and location: for each level, the share of
+    periods with a value that meet its threshold and the share that violate its
+    limit; the level is the best one whose share is at least min_share and whose
+    limit share is at most max_limit_share (4 if none). Missing periods count in
+    neither numerator nor denominator; a location without any value gets no row.
+    Shares are exact numerics, so "exactly 90 % of years" meets a 0.9 share.
+    metric_value is the worst period: `worst` = 'min' or 'max'. -#}
+{% macro tier_share_rule_levels(periods, parameters, metric_code, metric_unit, worst) %}
+    select
+        shares.scenario_id,
+        shares.indicator_code,
+        shares.location_code,
+        case
+            when bool_or(shares.tier_level = 1 and shares.is_met) then 1
+            when bool_or(shares.tier_level = 2 and shares.is_met) then 2
+            when bool_or(shares.tier_level = 3 and shares.is_met) then 3
+            else 4
+        end as tier_level,
+        '{{ metric_code }}'::text as metric_code,
+        '{{ metric_unit }}'::text as metric_unit,
+        max(shares.value_count) as value_count,
+        (max(shares.met_share) filter (where shares.tier_level = 1))::double precision
+            as level_1_share,
+        (max(shares.met_share) filter (where shares.tier_level = 2))::double precision
+            as level_2_share,
+        (max(shares.met_share) filter (where shares.tier_level = 3))::double precision
+            as level_3_share,
+        (max(shares.limit_share) filter (where shares.tier_level = 1))::double precision
+            as level_1_limit_share,
+        (max(shares.limit_share) filter (where shares.tier_level = 2))::double precision
+            as level_2_limit_share,
+        (max(shares.limit_share) filter (where shares.tier_level = 3))::double precision
+            as level_3_limit_share,
+        max(shares.worst_value) as metric_value,
+        null::double precision as baseline_metric_value
+    from (
+        select
+            level_shares.scenario_id,
+            level_shares.indicator_code,
+            level_shares.location_code,
+            level_shares.tier_level,
+            level_shares.value_count,
+            level_shares.met_share,
+            level_shares.limit_share,
+            level_shares.worst_value,
+            (
+                level_shares.met_share >= level_shares.min_share
+                and (
+                    level_shares.limit_value is null
+                    or level_shares.limit_share <= level_shares.max_limit_share
+                )
+            ) as is_met
+        from (
+            select
+                {{ periods }}.scenario_id,
+                {{ parameters }}.indicator_code,
+                {{ periods }}.location_code,
+                {{ parameters }}.tier_level,
+                {{ parameters }}.min_share,
+                {{ parameters }}.limit_value,
+                {{ parameters }}.max_limit_share,
+                count({{ periods }}.value)::integer as value_count,
+                count(*) filter (
+                    where {{ tier_compare(periods ~ '.value', parameters ~ '.threshold_comparison', parameters ~ '.threshold_value') }}
+                )::numeric / count({{ periods }}.value) as met_share,
+                count(*) filter (
+                    where {{ tier_compare(periods ~ '.value', parameters ~ '.limit_comparison', parameters ~ '.limit_value') }}
+                )::numeric / count({{ periods }}.value) as limit_share,
+                {{ worst }}({{ periods }}.value)::double precision as worst_value
+            from {{ periods }}
+            inner join {{ parameters }}
+                on {{ periods }}.location_code = {{ parameters }}.location_code
+            group by
+                {{ periods }}.scenario_id,
+                {{ parameters }}.indicator_code,
+                {{ periods }}.location_code,
+                {{ parameters }}.tier_level,
+                {{ parameters }}.min_share,
+                {{ parameters }}.limit_value,
+                {{ parameters }}.max_limit_share
+            having count({{ periods }}.value) > 0
+        ) as level_shares
+    ) as shares
+    group by shares.scenario_id, shares.indicator_code, shares.location_code
+{% endmacro %}
+
+{#- Value rules (FW_EXP, GW_STOR). `metrics` is a relation of (scenario_id,
+    location_code, value_count, metric_value, baseline_metric_value); the level is
+    the best one whose row holds for `metric_value <comparison> threshold_value`
+    and, where requires_baseline_or_better, metric_value >= baseline_metric_value
+    (not met when the baseline's value is unknown); 4 if none. -#}
+{% macro tier_value_rule_levels(metrics, parameters, metric_code, metric_unit) %}
+    select
+        {{ metrics }}.scenario_id,
+        {{ parameters }}.indicator_code,
+        {{ metrics }}.location_code,
+        coalesce(
+            min({{ parameters }}.tier_level) filter (
+                where {{ tier_compare(metrics ~ '.metric_value', parameters ~ '.threshold_comparison', parameters ~ '.threshold_value') }}
+                and (
+                    not {{ parameters }}.requires_baseline_or_better
+                    or coalesce({{ metrics }}.metric_value >= {{ metrics }}.baseline_metric_value, false)
+                )
+            ),
+            4
+        ) as tier_level,
+        '{{ metric_code }}'::text as metric_code,
+        '{{ metric_unit }}'::text as metric_unit,
+        {{ metrics }}.value_count,
+        null::double precision as level_1_share,
+        null::double precision as level_2_share,
+        null::double precision as level_3_share,
+        null::double precision as level_1_limit_share,
+        null::double precision as level_2_limit_share,
+        null::double precision as level_3_limit_share,
+        {{ metrics }}.metric_value,
+        {{ metrics }}.baseline_metric_value
+    from {{ metrics }}
+    inner join {{ parameters }}
+        on {{ metrics }}.location_code = {{ parameters }}.location_code
+    where {{ metrics }}.metric_value is not null
+    group by
+        {{ metrics }}.scenario_id,
+        {{ parameters }}.indicator_code,
+        {{ metrics }}.location_code,
+        {{ metrics }}.value_count,
+        {{ metrics }}.metric_value,
+        {{ metrics }}.baseline_metric_value
+{% endmacro %}

@@ -1,0 +1,47 @@
+{{ config(post_hook=["{{ api_create_timeseries_function() }}"]) }}
+
+{#-
+    `GET /timeseries`: the monthly values of every loaded series in long form,
+    unnested on read from the compact per-series arrays (filter on variable_key
+    and scenario_id, which reach the compact table's primary key). The same
+    rows as fct_monthly_values, with cheaper (integer) month arithmetic. Its
+    post_hook creates `api.timeseries(variable_key, scenario_ids)`
+    (`/rpc/timeseries`): one variable for up to eight scenarios, ordered.
+-#}
+with
+
+series as (
+    select * from {{ ref('fct_series_values') }}
+),
+
+series_months as (
+    select
+        series.scenario_id,
+        series.variable_key,
+        series.taf_per_cfs_day,
+        vals.value::double precision as value,
+        {{ api_month_number('series.start_month', 'vals.month_index') }} as month_number
+    from series
+    cross join lateral unnest(series.monthly_values) with ordinality as vals (value, month_index)
+),
+
+final as (
+    select
+        series_months.scenario_id,
+        series_months.variable_key,
+        {{ api_month_date('series_months.month_number') }} as month_date,
+        {{ api_water_year('series_months.month_number') }} as water_year,
+        {{ api_water_month('series_months.month_number') }} as water_month,
+        series_months.value,
+        case
+            when series_months.taf_per_cfs_day is not null
+                then {{ cfs_to_taf(
+                    'series_months.value',
+                    api_month_date('series_months.month_number'),
+                    'series_months.taf_per_cfs_day'
+                ) }}
+        end as value_taf
+    from series_months
+)
+
+select * from final

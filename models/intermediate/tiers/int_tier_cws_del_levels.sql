@@ -1,0 +1,65 @@
+{#-
+    CWS_DEL: per scenario and demand unit (tier_locations), the percent of
+    demand met in each water year (fct_delivery_annual, complete years only):
+    level 1 if at least 90 % of demand is met in at least 90 % of the years and
+    no year falls below 70 %; levels 2 and 3 relax the three numbers
+    (tier_rule_parameters); else 4. Incomplete years and years without demand
+    are missing and left out of the shares; the metric is the worst year.
+-#}
+with
+
+locations as (
+    select * from {{ ref('tier_locations') }}
+),
+
+rule_parameters as (
+    select * from {{ ref('tier_rule_parameters') }}
+),
+
+delivery_annual as (
+    select * from {{ ref('fct_delivery_annual') }}
+),
+
+demand_units as (
+    select locations.location_code
+    from locations
+    where
+        locations.indicator_code = 'CWS_DEL'
+        and locations.role = 'rated'
+),
+
+parameters as (
+    select
+        rule_parameters.indicator_code,
+        rule_parameters.location_code,
+        rule_parameters.tier_level,
+        rule_parameters.threshold_comparison,
+        rule_parameters.threshold_value,
+        rule_parameters.min_share,
+        rule_parameters.limit_comparison,
+        rule_parameters.limit_value,
+        rule_parameters.max_limit_share
+    from rule_parameters
+    where rule_parameters.indicator_code = 'CWS_DEL'
+),
+
+periods as (
+    select
+        delivery_annual.scenario_id,
+        demand_units.location_code,
+        delivery_annual.water_year,
+        case
+            when delivery_annual.is_complete_year then delivery_annual.percent_demand_met
+        end as value
+    from delivery_annual
+    inner join demand_units on delivery_annual.delivery_code = demand_units.location_code
+    where delivery_annual.delivery_type = 'demand_unit'
+),
+
+final as (
+    {{ tier_share_rule_levels(
+        'periods', 'parameters', 'worst_year_percent_demand_met', 'PERCENT', 'min'
+    ) }}
+)
+
+select * from final

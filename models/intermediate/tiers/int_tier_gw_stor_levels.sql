@@ -1,0 +1,87 @@
+{#-
+    GW_STOR: per scenario and water budget area (tier_locations), the trend of
+    groundwater storage — the least-squares slope (regr_slope) of end-of-
+    September storage (fct_annual_values.sep_value, TAF) over water years, in
+    TAF per year — compared with the same area's slope in the scenario's
+    baseline (dim_scenarios.baseline_scenario_id; a baseline compares with
+    itself). Level 1: stable or rising (slope ≥ −0.5 TAF/yr) and at least the
+    baseline's slope; 2: stable or rising but below it (or the baseline is not
+    loaded); 3: declining slower than −10 TAF/yr; 4: faster (thresholds in
+    tier_rule_parameters). Years without a September value are left out.
+-#}
+with
+
+locations as (
+    select * from {{ ref('tier_locations') }}
+),
+
+rule_parameters as (
+    select * from {{ ref('tier_rule_parameters') }}
+),
+
+annual as (
+    select * from {{ ref('fct_annual_values') }}
+),
+
+scenarios as (
+    select * from {{ ref('dim_scenarios') }}
+),
+
+areas as (
+    select
+        locations.location_code,
+        locations.b_part || '/' || locations.c_part as variable_key
+    from locations
+    where
+        locations.indicator_code = 'GW_STOR'
+        and locations.role = 'rated'
+),
+
+parameters as (
+    select
+        rule_parameters.indicator_code,
+        rule_parameters.location_code,
+        rule_parameters.tier_level,
+        rule_parameters.threshold_comparison,
+        rule_parameters.threshold_value,
+        rule_parameters.requires_baseline_or_better
+    from rule_parameters
+    where rule_parameters.indicator_code = 'GW_STOR'
+),
+
+slopes as (
+    select
+        annual.scenario_id,
+        areas.location_code,
+        count(annual.sep_value)::integer as value_count,
+        {#- ordered, so that identical series give bit-identical slopes (the
+            baseline comparison is exact) whatever order the rows arrive in. #}
+        regr_slope(annual.sep_value, annual.water_year order by annual.water_year)
+            as slope_taf_per_year
+    from annual
+    inner join areas on annual.variable_key = areas.variable_key
+    where annual.variable_key = any(array(select listed.variable_key from areas as listed))
+    group by annual.scenario_id, areas.location_code
+),
+
+metrics as (
+    select
+        slopes.scenario_id,
+        slopes.location_code,
+        slopes.value_count,
+        slopes.slope_taf_per_year as metric_value,
+        baseline_slopes.slope_taf_per_year as baseline_metric_value
+    from slopes
+    inner join scenarios on slopes.scenario_id = scenarios.scenario_id
+    left join slopes as baseline_slopes
+        on
+            coalesce(scenarios.baseline_scenario_id, scenarios.scenario_id)
+            = baseline_slopes.scenario_id
+            and slopes.location_code = baseline_slopes.location_code
+),
+
+final as (
+    {{ tier_value_rule_levels('metrics', 'parameters', 'storage_trend_slope', 'TAF_PER_YEAR') }}
+)
+
+select * from final

@@ -1,0 +1,113 @@
+{#-
+    Delivery outcome statistics, long: one row per scenario, delivery
+    (aggregate or demand unit), metric and statistic, over the complete water
+    years of fct_delivery_annual (period `annual`):
+    delivery / shortage / demand mean (TAF); delivery reliability
+    = 1 - mean annual shortage / mean annual demand (FRACTION, NULL when the
+    mean demand is 0); shortage / shortage_years, the count of years with a
+    shortage above the threshold (COUNT); percent_demand_met mean and min
+    (PERCENT). value_count is the number of years used.
+-#}
+with
+
+annual as (
+    select * from {{ ref('fct_delivery_annual') }}
+),
+
+parameter_hashes as (
+    select * from {{ ref('int_statistics_parameter_hashes') }}
+),
+
+scenarios_to_build as (
+    {{ statistics_scenarios_to_build(
+        'annual', '(select parameter_hashes.delivery_parameters_hash from parameter_hashes)'
+    ) }}
+),
+
+summary as (
+    select
+        annual.scenario_id,
+        annual.delivery_code,
+        min(annual.delivery_type) as delivery_type,
+        count(*)::integer as year_count,
+        avg(annual.delivery_taf) as mean_delivery_taf,
+        avg(annual.shortage_taf) as mean_shortage_taf,
+        avg(annual.demand_taf) as mean_demand_taf,
+        (count(*) filter (where annual.is_shortage_year))::double precision as shortage_year_count,
+        avg(annual.percent_demand_met) as mean_percent_demand_met,
+        min(annual.percent_demand_met) as min_percent_demand_met,
+        count(annual.percent_demand_met)::integer as percent_year_count,
+        max(annual.loaded_at) as loaded_at
+    from annual
+    where
+        annual.is_complete_year
+        and annual.scenario_id = any(
+            array(select scenarios_to_build.scenario_id from scenarios_to_build)
+        )
+    group by annual.scenario_id, annual.delivery_code
+),
+
+unpivoted as (
+    select
+        summary.scenario_id,
+        summary.delivery_code,
+        summary.delivery_type,
+        metrics.metric_code,
+        metrics.statistic_code,
+        metrics.value_unit,
+        metrics.value,
+        metrics.value_count,
+        parameter_hashes.delivery_parameters_hash as parameters_hash,
+        summary.loaded_at
+    from summary
+    cross join parameter_hashes
+    cross join lateral (
+        values
+        ('delivery', 'mean', 'TAF', summary.mean_delivery_taf, summary.year_count),
+        ('shortage', 'mean', 'TAF', summary.mean_shortage_taf, summary.year_count),
+        ('demand', 'mean', 'TAF', summary.mean_demand_taf, summary.year_count),
+        (
+            'delivery',
+            'reliability',
+            'FRACTION',
+            case
+                when summary.mean_demand_taf <> 0
+                    then 1 - summary.mean_shortage_taf / summary.mean_demand_taf
+            end,
+            summary.year_count
+        ),
+        ('shortage', 'shortage_years', 'COUNT', summary.shortage_year_count, summary.year_count),
+        (
+            'percent_demand_met',
+            'mean',
+            'PERCENT',
+            summary.mean_percent_demand_met,
+            summary.percent_year_count
+        ),
+        (
+            'percent_demand_met',
+            'min',
+            'PERCENT',
+            summary.min_percent_demand_met,
+            summary.percent_year_count
+        )
+    ) as metrics (metric_code, statistic_code, value_unit, value, value_count)
+),
+
+final as (
+    select
+        unpivoted.scenario_id,
+        unpivoted.delivery_code,
+        unpivoted.metric_code,
+        'annual' as period,
+        unpivoted.statistic_code,
+        unpivoted.delivery_type,
+        unpivoted.value_unit,
+        unpivoted.value,
+        unpivoted.value_count,
+        unpivoted.parameters_hash,
+        unpivoted.loaded_at
+    from unpivoted
+)
+
+select * from final

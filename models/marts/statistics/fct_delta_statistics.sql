@@ -1,0 +1,175 @@
+{#-
+    Delta outcome statistics, long: one row per scenario, Delta series (seed
+    delta_series), metric, period and statistic.
+    - outflow (NDOI): every general statistic by water month and over all months
+      (CFS) and over annual volumes (period `annual`, TAF);
+    - x2_position: mean X2 (km) over the months of each season of the
+      x2_seasons seed (period `spring` = Mar-May, `fall` = Sep-Nov);
+    - salinity (Emmaton, Jersey Point): share of months (FRACTION 0-1) with EC
+      strictly above each level of salinity_thresholds, statistic
+      `share_above_<level>`, period `all`.
+    NULL months are left out of every share and mean (value_count says how many
+    were used).
+-#}
+with
+
+delta_series as (
+    select * from {{ ref('delta_series') }}
+),
+
+thresholds as (
+    select * from {{ ref('salinity_thresholds') }}
+),
+
+seasons as (
+    select * from {{ ref('x2_seasons') }}
+),
+
+series as (
+    select * from {{ ref('fct_series_values') }}
+),
+
+monthly as (
+    select * from {{ ref('fct_monthly_values') }}
+),
+
+statistics as (
+    select * from {{ ref('fct_series_statistics') }}
+),
+
+parameters as (
+    select parameter_hashes.delta_parameters_hash as parameters_hash
+    from {{ ref('int_statistics_parameter_hashes') }} as parameter_hashes
+),
+
+scenarios_to_build as (
+    {{ statistics_scenarios_to_build(
+        'series', '(select parameters.parameters_hash from parameters)'
+    ) }}
+),
+
+scenario_loads as (
+    select
+        series.scenario_id,
+        max(series.loaded_at) as loaded_at
+    from series
+    where
+        series.scenario_id = any(
+            array(select scenarios_to_build.scenario_id from scenarios_to_build)
+        )
+    group by series.scenario_id
+),
+
+outflow_rows as (
+    select
+        statistics.scenario_id,
+        delta_series.series_code,
+        'outflow' as metric_code,
+        statistics.period,
+        statistics.statistic_code,
+        statistics.value_unit,
+        statistics.value,
+        statistics.value_count
+    from statistics
+    inner join delta_series
+        on statistics.variable_key = delta_series.b_part || '/' || delta_series.c_part
+    where
+        delta_series.role = 'outflow'
+        {#- `= any(array(...))` filters keep the scans of the big relations on their
+            primary key (a join there is planned after unnesting every series). #}
+        and statistics.variable_key = any(
+            array(
+                select listed.b_part || '/' || listed.c_part as variable_key
+                from delta_series as listed
+            )
+        )
+        and statistics.scenario_id = any(
+            array(select scenarios_to_build.scenario_id from scenarios_to_build)
+        )
+),
+
+delta_months as (
+    select
+        monthly.scenario_id,
+        delta_series.series_code,
+        delta_series.role,
+        delta_series.unit_code,
+        extract(month from monthly.month_date)::integer as calendar_month,
+        monthly.value
+    from monthly
+    inner join delta_series
+        on monthly.variable_key = delta_series.b_part || '/' || delta_series.c_part
+    where
+        delta_series.role in ('x2', 'salinity')
+        and monthly.variable_key = any(
+            array(
+                select listed.b_part || '/' || listed.c_part as variable_key
+                from delta_series as listed
+            )
+        )
+        and monthly.scenario_id = any(
+            array(select scenarios_to_build.scenario_id from scenarios_to_build)
+        )
+),
+
+x2_rows as (
+    select
+        delta_months.scenario_id,
+        delta_months.series_code,
+        'x2_position' as metric_code,
+        seasons.season_code as period,
+        'mean' as statistic_code,
+        min(delta_months.unit_code) as value_unit,
+        avg(delta_months.value) as value,
+        count(delta_months.value)::integer as value_count
+    from delta_months
+    inner join seasons on delta_months.calendar_month = seasons.calendar_month
+    where delta_months.role = 'x2'
+    group by delta_months.scenario_id, delta_months.series_code, seasons.season_code
+),
+
+salinity_rows as (
+    select
+        delta_months.scenario_id,
+        delta_months.series_code,
+        'salinity' as metric_code,
+        'all' as period,
+        'share_above_' || thresholds.threshold_umhos_cm::text as statistic_code,
+        'FRACTION' as value_unit,
+        (
+            count(*) filter (where delta_months.value > thresholds.threshold_umhos_cm)
+        )::double precision
+        / nullif(count(delta_months.value), 0) as value,
+        count(delta_months.value)::integer as value_count
+    from delta_months
+    inner join thresholds on delta_months.series_code = thresholds.series_code
+    where delta_months.role = 'salinity'
+    group by delta_months.scenario_id, delta_months.series_code, thresholds.threshold_umhos_cm
+),
+
+all_rows as (
+    select * from outflow_rows
+    union all
+    select * from x2_rows
+    union all
+    select * from salinity_rows
+),
+
+final as (
+    select
+        all_rows.scenario_id,
+        all_rows.series_code,
+        all_rows.metric_code,
+        all_rows.period,
+        all_rows.statistic_code,
+        all_rows.value_unit,
+        all_rows.value,
+        all_rows.value_count,
+        parameters.parameters_hash,
+        scenario_loads.loaded_at
+    from all_rows
+    inner join scenario_loads on all_rows.scenario_id = scenario_loads.scenario_id
+    cross join parameters
+)
+
+select * from final

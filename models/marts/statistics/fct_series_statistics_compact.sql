@@ -1,0 +1,147 @@
+{{
+    config(
+        pre_hook="set local work_mem = '256MB'",
+        post_hook=["{{ statistics_create_exceedance_curve_function() }}"]
+    )
+}}
+
+{#-
+    General statistics of every series, compactly: one row per scenario, series
+    and period ('1'-'12' water months, 'all' months, 'annual' values), with
+    mean, sample sd, guarded CV and the quantile statistics as one array in the
+    order of int_statistics_parameters.quantile_codes. fct_series_statistics is
+    the long view over it. One pass per series over its array (no long table):
+    the values are unnested once, grouped by water month and overall, and each
+    group sorted once; every percentile and exceedance level is then read off
+    the sorted array. Incremental by scenario (and rebuilt on a parameter change).
+    pre_hook, for this transaction only: work_mem 256MB keeps the per-group
+    sorts in memory. (JIT stays on: it costs ~3 s of compilation per build but
+    saves ~15 % at full size, measured 55 s vs 64-67 s for the year types.)
+-#}
+
+{%- set water_month_of_value = statistics_water_month_at(
+    'selected_series.start_water_month', 'month_values.month_index'
+) %}
+
+with
+
+series as (
+    select * from {{ ref('fct_series_values') }}
+),
+
+annual_values as (
+    select * from {{ ref('int_annual_values_selected') }}
+),
+
+parameters as (
+    select * from {{ ref('int_statistics_parameters') }}
+),
+
+parameter_hashes as (
+    select * from {{ ref('int_statistics_parameter_hashes') }}
+),
+
+scenarios_to_build as (
+    {{ statistics_scenarios_to_build(
+        'series', '(select parameter_hashes.series_parameters_hash from parameter_hashes)'
+    ) }}
+),
+
+selected_series as (
+    select
+        series.scenario_id,
+        series.variable_key,
+        series.unit_code,
+        series.monthly_values,
+        series.loaded_at,
+        {{ water_month('series.start_month') }} as start_water_month
+    from series
+    {#- `= any(array(...))` keeps the filter on the scan, before any unnesting. #}
+    where
+        series.scenario_id = any(
+            array(select scenarios_to_build.scenario_id from scenarios_to_build)
+        )
+),
+
+monthly_groups as (
+    select
+        selected_series.scenario_id,
+        selected_series.variable_key,
+        coalesce(grouped.water_month::text, 'all') as period,
+        selected_series.unit_code as value_unit,
+        grouped.value_count,
+        grouped.missing_count,
+        grouped.mean,
+        grouped.sd,
+        grouped.sorted_values,
+        selected_series.loaded_at
+    from selected_series
+    cross join lateral (
+        select
+            {{ water_month_of_value }} as water_month,
+            {{ statistics_group_moments('month_values.value') }}
+        from
+            unnest(selected_series.monthly_values) with ordinality
+                as month_values (value, month_index)
+        group by grouping sets (({{ water_month_of_value }}), ())
+    ) as grouped
+),
+
+{# Per series (a lateral on the primary key of fct_annual_values), not one big
+   sort of every annual value by text keys. #}
+annual_groups as (
+    select
+        selected_series.scenario_id,
+        selected_series.variable_key,
+        'annual' as period,
+        grouped.value_unit,
+        grouped.value_count,
+        grouped.missing_count,
+        grouped.mean,
+        grouped.sd,
+        grouped.sorted_values,
+        selected_series.loaded_at
+    from selected_series
+    cross join lateral (
+        select
+            min(annual_values.value_unit) as value_unit,
+            {{ statistics_group_moments(
+                'annual_values.annual_value', 'annual_values.is_counted'
+            ) }}
+        from annual_values
+        where
+            annual_values.scenario_id = selected_series.scenario_id
+            and annual_values.variable_key = selected_series.variable_key
+        having count(*) > 0
+    ) as grouped
+),
+
+period_groups as (
+    select * from monthly_groups
+    union all
+    select * from annual_groups
+),
+
+final as (
+    select
+        period_groups.scenario_id,
+        period_groups.variable_key,
+        period_groups.period,
+        period_groups.value_unit,
+        period_groups.value_count,
+        period_groups.missing_count,
+        period_groups.mean,
+        period_groups.sd,
+        {{ statistics_cv('period_groups.sd', 'period_groups.mean', 'parameters.cv_mean_guard') }}
+            as cv,
+        {{ statistics_quantile_array(
+            'period_groups.sorted_values', 'period_groups.value_count', 'parameters'
+        ) }} as quantile_values,
+        parameter_hashes.series_parameters_hash as parameters_hash,
+        period_groups.loaded_at
+    from period_groups
+    cross join parameters
+    cross join parameter_hashes
+)
+
+select * from final

@@ -1,0 +1,47 @@
+{#-
+    One row per loaded scenario, tier indicator and rated location: the level
+    1 (best) to 4 (worst), whether it was computed from model output or
+    delivered by a research team, and the numbers that decided it (shares of
+    years or months meeting each level's threshold and violating its limit,
+    the indicator's metric and, for GW_STOR, the baseline's). Delivered
+    multi-value indicators have no location rows (they arrive as counts).
+-#}
+with
+
+levels as (
+    select * from {{ ref('int_tier_location_levels_unioned') }}
+),
+
+locations as (
+    select * from {{ ref('tier_locations') }}
+),
+
+final as (
+    select
+        levels.scenario_id,
+        levels.indicator_code,
+        levels.location_code,
+        locations.location_type,
+        locations.label as location_label,
+        levels.result_source,
+        levels.delivered_source,
+        levels.metric_code,
+        levels.metric_unit,
+        levels.tier_level::integer as tier_level,
+        levels.value_count::integer as value_count,
+        levels.level_1_share::double precision as level_1_share,
+        levels.level_2_share::double precision as level_2_share,
+        levels.level_3_share::double precision as level_3_share,
+        levels.level_1_limit_share::double precision as level_1_limit_share,
+        levels.level_2_limit_share::double precision as level_2_limit_share,
+        levels.level_3_limit_share::double precision as level_3_limit_share,
+        levels.metric_value::double precision as metric_value,
+        levels.baseline_metric_value::double precision as baseline_metric_value
+    from levels
+    inner join locations
+        on
+            levels.indicator_code = locations.indicator_code
+            and levels.location_code = locations.location_code
+)
+
+select * from final

@@ -1,0 +1,307 @@
+"""Monitoring in the warehouse (issue 9): every build lands in schema `ops`,
+source freshness is checked and recorded, data-quality failures keep their rows'
+keys in `ops_audit`, `api.pipeline_status` serves the state to `web_anon`, and a
+failed build is visible in ops while the previous marts keep serving.
+
+All on the real database built by the `warehouse` fixture; the expected values
+are read independently from the data (raw tables, catalog), never from ops."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg2
+import pytest
+
+from ingest.build import target_path
+from tests.python.conftest import coeqwal
+
+pytestmark = pytest.mark.db
+
+SCENARIO = "s0044"
+SHORT_B_PART = "OPSCHECK_SHORT"  # a valid but short series: a data-quality warning
+BAD_B_PART = "OPSCHECK_BAD"  # an unreadable value array: the series mart fails
+SELECT = "source:raw_dss+"  # everything built from the raw DSS data, not the seeds
+
+
+def as_web_anon(test_db, query: str):
+    """Run `query` the way PostgREST does: in a transaction as web_anon."""
+    conn = psycopg2.connect(test_db.url())
+    try:
+        with conn.cursor() as cur:
+            cur.execute("set local role web_anon")
+            cur.execute(query)
+            return cur.fetchall()
+    finally:
+        conn.rollback()
+        conn.close()
+
+
+def latest_build(sql, pattern: str = "build%"):
+    rows = sql(
+        "select invocation_id, command, status, exit_code, error, node_count, error_count, "
+        "skipped_count from ops.dbt_runs where command like %s "
+        "order by finished_at desc limit 1",
+        (pattern,),
+    )
+    return rows[0]
+
+
+def test_the_build_and_each_node_are_recorded(warehouse, sql):
+    # the warehouse fixture's whole-project build (later tests may build selections)
+    invocation_id, command, status, exit_code, error, node_count, *_ = latest_build(sql, "build")
+    assert command == "build" and exit_code == 0 and error is None
+    assert status in ("succeeded", "warned")
+    # the run results dbt wrote for that invocation, while no other build followed it
+    results = json.loads((target_path() / "run_results.json").read_text())
+    if results["metadata"]["invocation_id"] == invocation_id:
+        assert node_count == len(results["results"])
+        statuses = [r["status"] for r in results["results"]]
+        assert status == ("warned" if "warn" in statuses else "succeeded")
+    nodes = dict(
+        sql(
+            "select unique_id, status from ops.dbt_node_results where invocation_id = %s",
+            (invocation_id,),
+        )
+    )
+    assert len(nodes) == node_count
+    assert nodes["model.coeqwal.dim_scenarios"] == "success"
+    assert nodes["model.coeqwal.api_pipeline_status"] == "success"
+    # rows written by a table model, against a count of the table itself
+    (rows_affected,) = sql(
+        "select rows_affected from ops.dbt_node_results "
+        "where invocation_id = %s and unique_id = 'model.coeqwal.dim_scenarios'",
+        (invocation_id,),
+    )[0]
+    assert rows_affected == sql("select count(*) from marts.dim_scenarios")[0][0]
+    # the dbt models over ops see the same rows
+    assert (
+        sql(
+            "select count(*) from marts.fct_dbt_node_results where invocation_id = %s",
+            (invocation_id,),
+        )[0][0]
+        == node_count
+    )
+    assert (
+        sql("select count(*) from marts.fct_ingest_runs")[0][0]
+        == sql("select count(*) from ops.ingest_runs")[0][0]
+    )
+
+
+def test_source_freshness_is_checked_after_the_build(warehouse, sql):
+    rows = sql(
+        "select f.status, f.max_loaded_at, f.warn_after, f.error_after, r.finished_at "
+        "from ops.source_freshness as f join ops.dbt_runs as r using (invocation_id) "
+        "where f.unique_id = 'source.coeqwal.raw_dss.dss_series' "
+        "order by r.finished_at desc limit 1"
+    )
+    assert rows, "no freshness check recorded"
+    status, max_loaded_at, warn_after, error_after, _ = rows[0]
+    assert status == "pass"
+    assert (warn_after, error_after) == ("90 day", "365 day")
+    assert max_loaded_at == sql("select max(ingested_at) from raw_dss.dss_series")[0][0]
+
+
+def test_pipeline_status_as_web_anon(warehouse, test_db, sql):
+    rows = as_web_anon(
+        test_db,
+        "select component, subject_id, status, is_ok, run_count, last_run_at, data_as_of "
+        "from api.pipeline_status order by component, subject_id",
+    )
+    by_key = {(r[0], r[1]): r for r in rows}
+    for scenario_id in warehouse:
+        ingest = by_key[("ingest_dss", scenario_id)]
+        assert ingest[2] in ("succeeded", "unchanged") and ingest[3] is True
+    expected_runs = sql(
+        "select scenario_id, count(*) from ops.ingest_runs where kind = 'dss' group by 1 order by 1"
+    )
+    for scenario_id, runs in expected_runs:
+        assert by_key[("ingest_dss", scenario_id)][4] == runs
+    build = by_key[("dbt_build", "build")]
+    latest = sql(
+        "select status, finished_at at time zone 'UTC' from ops.dbt_runs "
+        "where command like 'build%' order by finished_at desc limit 1"
+    )[0]
+    assert (build[2], build[5]) == latest
+    # a successful latest build is the one serving; otherwise an earlier one is
+    if build[3]:
+        assert build[5] == build[6]
+    else:
+        assert build[6] is None or build[6] < build[5]
+    assert by_key[("source_freshness", "raw_dss.dss_series")][2] == "pass"
+    # the JSON PostgREST would send, and nothing of ops itself for web_anon
+    (payload,) = as_web_anon(test_db, "select json_agg(t) from api.pipeline_status as t")[0]
+    assert set(payload[0]) == {
+        "component",
+        "subject_id",
+        "status",
+        "message",
+        "seconds",
+        "run_count",
+        "is_ok",
+        "last_run_at",
+        "data_as_of",
+    }
+    with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+        as_web_anon(test_db, "select * from ops.dbt_runs")
+    with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+        as_web_anon(test_db, "select * from marts.fct_dbt_runs")
+
+
+def test_failed_ingest_is_visible_and_the_previous_load_still_serves(warehouse, test_db, sql):
+    before = as_web_anon(
+        test_db,
+        "select data_as_of, run_count from api.pipeline_status "
+        "where component = 'ingest_dss' and subject_id = 's0029'",
+    )[0]
+    series_before = sql("select count(*) from raw_dss.dss_series where scenario_id = 's0029'")
+    proc = coeqwal("ingest", "dss", "--scenario", "s0029", "/nonexistent/s0029_DV.dss", check=False)
+    assert proc.returncode != 0
+    status, is_ok, run_count, message, data_as_of = as_web_anon(
+        test_db,
+        "select status, is_ok, run_count, message, data_as_of from api.pipeline_status "
+        "where component = 'ingest_dss' and subject_id = 's0029'",
+    )[0]
+    assert (status, is_ok, run_count) == ("failed", False, before[1] + 1)
+    assert message
+    assert data_as_of == before[0]
+    assert sql("select count(*) from raw_dss.dss_series where scenario_id = 's0029'") == (
+        series_before
+    )
+
+
+def _insert_raw_copy(sql, b_part: str, values: str, month_count: int) -> None:
+    """A copy of one loaded s0044 series under another B part, stamped as a new load
+    (every other column copied as the loader wrote it, whatever the raw schema)."""
+    overrides = {
+        "series_path": "'/CALSIM/' || %(b)s || '/' || c_part || '//1MON/' || f_part || '/'",
+        "b_part": "%(b)s",
+        "month_count": "%(n)s",
+        "missing_count": "0",
+        "monthly_values": "%(v)s",
+        "ingested_at": "clock_timestamp()",
+        "_dlt_id": "md5(random()::text)",
+    }
+    columns = [
+        name
+        for (name,) in sql(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'raw_dss' and table_name = 'dss_series' order by ordinal_position"
+        )
+    ]
+    select = ", ".join(overrides.get(c, f'"{c}"') for c in columns)
+    sql(
+        f"""
+        insert into raw_dss.dss_series ({", ".join(f'"{c}"' for c in columns)})
+        select {select}
+        from raw_dss.dss_series
+        where scenario_id = %(s)s and file_role = 'DV'
+        order by series_path
+        limit 1
+        """,
+        {"b": b_part, "v": values, "n": month_count, "s": SCENARIO},
+    )
+
+
+@pytest.fixture(scope="module")
+def short_series_build(warehouse, test_db):
+    """s0044 gains a 12-month series (every other one has 1,200): the warn test
+    assert_series_month_counts_consistent reports it. Teardown removes the extra
+    raw rows and rebuilds s0044, so later tests see the sample warehouse again."""
+    from tests.python.conftest import sql_runner
+
+    sql = sql_runner(test_db.url())
+    _insert_raw_copy(sql, SHORT_B_PART, "{" + ",".join(str(i) for i in range(1, 13)) + "}", 12)
+    proc = coeqwal("build", "--select", SELECT, check=False)
+    yield proc
+    sql("delete from raw_dss.dss_series where b_part in (%s, %s)", (SHORT_B_PART, BAD_B_PART))
+    coeqwal("build", "--select", SELECT)
+    assert sql(
+        "select count(*) from marts.fct_series_values where b_part in (%s, %s)",
+        (SHORT_B_PART, BAD_B_PART),
+    ) == [(0,)]
+
+
+def test_data_quality_failures_are_kept_with_their_keys(short_series_build, sql):
+    assert short_series_build.returncode == 0, short_series_build.stderr
+    invocation_id, _, status, *_ = latest_build(sql)
+    assert status == "warned"
+    node = sql(
+        "select status, failures, relation_name from ops.dbt_node_results "
+        "where invocation_id = %s and unique_id like 'test.coeqwal.assert_series_month_counts%%'",
+        (invocation_id,),
+    )
+    assert node and node[0][0] == "warn" and node[0][1] >= 1
+    relation = node[0][2]
+    assert '"ops_audit"' in relation
+    kept = sql(f"select scenario_id, variable_key, month_count from {relation}")
+    assert (SCENARIO, f"{SHORT_B_PART}/", 12) in [
+        (s, k[: len(SHORT_B_PART) + 1], n) for s, k, n in kept
+    ]
+
+
+def test_failed_build_is_visible_and_previous_marts_still_serve(short_series_build, test_db, sql):
+    assert short_series_build.returncode == 0, short_series_build.stderr
+    serving = "select scenario_id, count(*), sum(month_count) from marts.fct_series_values group by 1 order by 1"
+    marts_before = sql(serving)
+    api_before = as_web_anon(
+        test_db,
+        "select scenario_id, series_count, value_count, loaded_at from api.scenarios order by 1",
+    )
+    status_before = as_web_anon(
+        test_db, "select data_as_of from api.pipeline_status where component = 'dbt_build'"
+    )[0][0]
+
+    _insert_raw_copy(sql, BAD_B_PART, "{1,oops}", 2)
+    proc = coeqwal("build", "--select", SELECT, check=False)
+
+    # recorded in ops: the failing model (the first to materialize the raw values)
+    # and everything downstream of it skipped
+    invocation_id, command, status, exit_code, error, _, error_count, skipped = latest_build(sql)
+    assert (command, status) == (f"build --select {SELECT}", "failed")
+    assert exit_code != 0 and error_count == 1 and skipped >= 1
+    nodes = dict(
+        sql(
+            "select unique_id, status from ops.dbt_node_results where invocation_id = %s",
+            (invocation_id,),
+        )
+    )
+    failed = [uid for uid, st in nodes.items() if st == "error"]
+    assert len(failed) == 1 and failed[0].startswith("model.coeqwal.fct_series_values")
+    (message,) = sql(
+        "select message from ops.dbt_node_results where invocation_id = %s and unique_id = %s",
+        (invocation_id, failed[0]),
+    )[0]
+    assert "invalid input syntax" in message and '"oops"' in message
+    assert failed[0] in error
+    manifest = json.loads((target_path() / "manifest.json").read_text())
+    downstream, todo = set(), [failed[0]]
+    while todo:
+        for child in manifest["child_map"][todo.pop()]:
+            if child not in downstream:
+                downstream.add(child)
+                todo.append(child)
+    assert "model.coeqwal.dim_scenarios" in downstream
+    not_skipped = {u: nodes[u] for u in downstream if u in nodes and nodes[u] != "skipped"}
+    assert not not_skipped, f"ran although upstream failed: {not_skipped}"
+    # the CLI contract: non-zero, one line naming the failing model
+    assert proc.returncode != 0
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("coeqwal:")]
+    assert lines and failed[0] in lines[-1], proc.stderr[-2000:]
+    # the previous marts still serve, unchanged
+    assert sql(serving) == marts_before
+    assert (
+        as_web_anon(
+            test_db,
+            "select scenario_id, series_count, value_count, loaded_at from api.scenarios order by 1",
+        )
+        == api_before
+    )
+    # and the API says so: the build failed, the data served is the previous build's
+    row = as_web_anon(
+        test_db,
+        "select status, is_ok, message, data_as_of, last_run_at from api.pipeline_status "
+        "where component = 'dbt_build'",
+    )[0]
+    assert row[0] == "failed" and row[1] is False and failed[0] in row[2]
+    assert row[3] == status_before and row[4] > row[3]
