@@ -130,10 +130,10 @@ def requests(max_rows: int = 10000) -> list[Request]:
             _rpc("exceedance", {"scenario_id": s, "variable_key": v, "period": "'all'"}),
         ),
         Request(
-            "GET /rpc/timeseries?variable_key=V&scenario_ids={S,T}",
-            "/rpc/timeseries",
+            "GET /rpc/scenario_timeseries?variable_key=V&scenario_ids={S,T}",
+            "/rpc/scenario_timeseries",
             _rpc(
-                "timeseries",
+                "scenario_timeseries",
                 {"variable_key": v, "scenario_ids": f"'{{' || {s} || ',' || {t} || '}}'"},
             ),
         ),
@@ -270,7 +270,7 @@ def explain_lines(db: DatabaseUrl) -> list[str]:
             (variable, scenarios[0]),
         ),
         (
-            "/rpc/timeseries body (the series rows it unnests)",
+            "/rpc/scenario_timeseries body (the series rows it unnests)",
             "select scenario_id, month_count from marts.fct_series_values "
             "where variable_key = %s and scenario_id = any(%s::text[])",
             (variable, pair),

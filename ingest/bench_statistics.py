@@ -12,9 +12,10 @@ of one more scenario (its statistics plus its comparisons with the baseline),
 and its report repeats the first call's figures next to it.
 
 dbt runs with its own target path (`target_bench_statistics/`) so a concurrent
-build elsewhere cannot overwrite the run results being read. When a
-whole-project `dbt build` already built the statistics just before the call (as
-`coeqwal bench` does), this run has nothing left to do and the report uses that
+build elsewhere cannot overwrite the run results being read. `coeqwal bench`
+calls it right after each ingest, before the whole-project build, so the
+statistics are timed alone. When a whole-project `dbt build` already built them
+just before a call, this run has nothing left to do and the report uses that
 build's timings instead (its `run_results.json`), saying so.
 """
 

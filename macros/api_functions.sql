@@ -20,7 +20,7 @@
     '{{ text | replace("'", "''") }}'
 {%- endmacro %}
 
-{#- The largest number of scenarios api.timeseries accepts in one request. -#}
+{#- The largest number of scenarios api.scenario_timeseries accepts in one request. -#}
 {% macro api_timeseries_max_scenarios() %}{{ return(var("api_timeseries_max_scenarios", 8)) }}{% endmacro %}
 
 {#-
@@ -148,9 +148,12 @@
 
 {% macro api_create_timeseries_function() %}
     {%- set max_scenarios = api_timeseries_max_scenarios() | int -%}
-    -- Dropped first: create or replace cannot change the columns returned.
+    -- Dropped first: create or replace cannot change the columns returned. Not named
+    -- `timeseries` like the view: dbt 1.11 lists functions as relations, so a function
+    -- of the view's name makes dbt rename a view that is not there after a cascade drop.
     drop function if exists {{ this.schema }}.timeseries(text, text[]);
-    create or replace function {{ this.schema }}.timeseries(
+    drop function if exists {{ this.schema }}.scenario_timeseries(text, text[]);
+    create or replace function {{ this.schema }}.scenario_timeseries(
         variable_key text,
         scenario_ids text []
     )
@@ -167,12 +170,12 @@
     as $function$
     begin
         -- A cap keeps one request within PostgREST's db-max-rows (8 x 1,200 months).
-        if cardinality(timeseries.scenario_ids) > {{ max_scenarios }} then
+        if cardinality(scenario_timeseries.scenario_ids) > {{ max_scenarios }} then
             raise exception using
                 errcode = '22023',
                 message = format(
-                    'timeseries: at most {{ max_scenarios }} scenario ids per request, got %s',
-                    cardinality(timeseries.scenario_ids)
+                    'scenario_timeseries: at most {{ max_scenarios }} scenario ids per request, got %s',
+                    cardinality(scenario_timeseries.scenario_ids)
                 ),
                 hint = 'Split the scenarios over several requests.';
         end if;
@@ -191,16 +194,16 @@
             cross join lateral unnest(series.monthly_values) with ordinality
                 as vals (value, month_index)
             where
-                series.variable_key = timeseries.variable_key
-                and series.scenario_id = any(timeseries.scenario_ids)
+                series.variable_key = scenario_timeseries.variable_key
+                and series.scenario_id = any(scenario_timeseries.scenario_ids)
             order by
-                array_position(timeseries.scenario_ids, series.scenario_id),
+                array_position(scenario_timeseries.scenario_ids, series.scenario_id),
                 vals.month_index;
     end
     $function$;
     {{ api_function_privileges(
-        this.schema ~ '.timeseries(text, text[])',
-        'GET /rpc/timeseries?variable_key=S_SHSTA/STORAGE&scenario_ids={s0020,s0029}: the monthly '
+        this.schema ~ '.scenario_timeseries(text, text[])',
+        'GET /rpc/scenario_timeseries?variable_key=S_SHSTA/STORAGE&scenario_ids={s0020,s0029}: the monthly '
         ~ 'values of one series (variable_key, B/C in upper case) in one or more scenarios, one row '
         ~ '(scenario_id, month_date, value) per scenario and month, ordered by the scenarios as '
         ~ 'requested and then by month (water years and TAF volumes: /timeseries). At most '

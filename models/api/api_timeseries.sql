@@ -5,8 +5,8 @@
     unnested on read from the compact per-series arrays (filter on variable_key
     and scenario_id, which reach the compact table's primary key). The same
     rows as fct_monthly_values, with cheaper (integer) month arithmetic. Its
-    post_hook creates `api.timeseries(variable_key, scenario_ids)`
-    (`/rpc/timeseries`): one variable for up to eight scenarios, ordered.
+    post_hook creates `api.scenario_timeseries(variable_key, scenario_ids)`
+    (`/rpc/scenario_timeseries`): one variable for up to eight scenarios, ordered.
 -#}
 with
 

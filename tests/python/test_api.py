@@ -63,7 +63,7 @@ API_FUNCTIONS = {
         "scenario_b": "s0029",
         "variable_key": "S_SHSTA/STORAGE",
     },
-    "timeseries": {"variable_key": "S_SHSTA/STORAGE", "scenario_ids": "{s0020,s0029}"},
+    "scenario_timeseries": {"variable_key": "S_SHSTA/STORAGE", "scenario_ids": "{s0020,s0029}"},
 }
 PRIVATE_SCHEMAS = ["raw_dss", "raw_gis", "staging", "intermediate", "marts", "seeds", "ops"]
 
@@ -341,6 +341,21 @@ def close(a, b, rtol=RTOL) -> bool:
 # ----------------------------------------------------------------------------- resources
 
 
+def test_no_api_function_shares_a_name_with_a_view(sql, api):
+    """dbt 1.11 lists functions as relations: a function named like a view makes a
+    later build rename a view that a cascade drop removed (and fail)."""
+    clashes = sql(
+        "select p.proname from pg_proc p join pg_class c"
+        " on c.relname = p.proname and c.relnamespace = p.pronamespace"
+        " where p.pronamespace = 'api'::regnamespace"
+    )
+    assert clashes == []
+    functions = {
+        r[0] for r in sql("select proname from pg_proc where pronamespace = 'api'::regnamespace")
+    }
+    assert {"scenario_timeseries", "exceedance", "compare_scenarios"} <= functions
+
+
 def test_themes_list_their_active_scenarios_from_the_seeds(api):
     active = {r["scenario_id"] for r in seed("scenarios/scenarios.csv") if r["is_active"] == "true"}
     expected = []
@@ -444,7 +459,7 @@ def test_timeseries_view_and_function_return_the_raw_values_in_order(api, raw):
     assert got == expected
 
     got = api.rpc(
-        "timeseries", {"variable_key": "S_SHSTA/STORAGE", "scenario_ids": "{s0029,s0020}"}
+        "scenario_timeseries", {"variable_key": "S_SHSTA/STORAGE", "scenario_ids": "{s0029,s0020}"}
     )
     expected = []
     for scenario in ("s0029", "s0020"):  # in the order requested
@@ -454,7 +469,7 @@ def test_timeseries_view_and_function_return_the_raw_values_in_order(api, raw):
     assert got == expected
     # Filters and paging on the function's result, as PostgREST applies them.
     got = api.rpc(
-        "timeseries",
+        "scenario_timeseries",
         {"variable_key": "S_SHSTA/STORAGE", "scenario_ids": "{s0044}"},
         "month_date=gte.1950-01-01&select=month_date&limit=2",
     )
@@ -913,9 +928,15 @@ def test_hostile_inputs_return_nothing_or_a_clean_error(api, sql):
     for name, args in API_FUNCTIONS.items():
         for arg in args:
             assert api.rpc(name, {**args, arg: None}) == [], (name, arg)  # NULL: no rows
-    assert api.rpc("timeseries", {"variable_key": "S_SHSTA/STORAGE", "scenario_ids": "{}"}) == []
     assert (
-        api.rpc("timeseries", {"variable_key": "S_SHSTA/STORAGE", "scenario_ids": "{NULL,s0404}"})
+        api.rpc("scenario_timeseries", {"variable_key": "S_SHSTA/STORAGE", "scenario_ids": "{}"})
+        == []
+    )
+    assert (
+        api.rpc(
+            "scenario_timeseries",
+            {"variable_key": "S_SHSTA/STORAGE", "scenario_ids": "{NULL,s0404}"},
+        )
         == []
     )
     assert (
@@ -928,12 +949,16 @@ def test_hostile_inputs_return_nothing_or_a_clean_error(api, sql):
     # A huge array is refused with one clear error (PostgREST answers 400 for 22023).
     huge = "{" + ",".join(f"s{i:04d}" for i in range(100_000)) + "}"
     with pytest.raises(errors.InvalidParameterValue) as exc:
-        api.rpc("timeseries", {"variable_key": "S_SHSTA/STORAGE", "scenario_ids": huge})
+        api.rpc("scenario_timeseries", {"variable_key": "S_SHSTA/STORAGE", "scenario_ids": huge})
     assert "at most 8 scenario ids per request, got 100000" in str(exc.value)
     # Eight distinct scenarios are accepted and fit in one response.
     eight = "{s0020,s0029,s0044,s0011,s0021,s0023,s0024,s0025}"
     assert (
-        len(api.rpc("timeseries", {"variable_key": "S_SHSTA/STORAGE", "scenario_ids": eight}))
+        len(
+            api.rpc(
+                "scenario_timeseries", {"variable_key": "S_SHSTA/STORAGE", "scenario_ids": eight}
+            )
+        )
         == 3 * 1200
     )
     assert MAX_ROWS >= 8 * 1200
@@ -1049,11 +1074,11 @@ def test_http_resources_answer_like_the_database_contract(api):
         status, body = http_get(path)
         assert status == 200 and body == api.get(resource, query)
     status, body = http_get(
-        "/rpc/timeseries?variable_key=S_SHSTA/STORAGE&scenario_ids={s0020,s0029}"
+        "/rpc/scenario_timeseries?variable_key=S_SHSTA/STORAGE&scenario_ids={s0020,s0029}"
     )
     assert status == 200
     assert body == api.rpc(
-        "timeseries", {"variable_key": "S_SHSTA/STORAGE", "scenario_ids": "{s0020,s0029}"}
+        "scenario_timeseries", {"variable_key": "S_SHSTA/STORAGE", "scenario_ids": "{s0020,s0029}"}
     )
     status, body = http_get("/reservoirs?reservoir_code=eq.SHSTA", accept="application/geo+json")
     assert status == 200 and body["type"] == "FeatureCollection"
