@@ -368,8 +368,18 @@ def _already_loaded(db: DatabaseUrl, scenario_id: str, files: list[dict]) -> boo
             cur.execute("select to_regclass('raw_dss.dss_series') is not null")
             if not cur.fetchone()[0]:
                 return False
+            # Rows written by an older loader (no value_precision) are reloaded, which
+            # also converts the table to the current layout.
             cur.execute(
-                "select count(*) from raw_dss.dss_series where scenario_id = %s", (scenario_id,)
+                "select count(*) from information_schema.columns where table_schema = 'raw_dss'"
+                " and table_name = 'dss_series' and column_name = 'value_precision'"
+            )
+            if not cur.fetchone()[0]:
+                return False
+            cur.execute(
+                "select count(*) from raw_dss.dss_series"
+                " where scenario_id = %s and value_precision is not null",
+                (scenario_id,),
             )
             return cur.fetchone()[0] > 0
     finally:
