@@ -51,7 +51,7 @@ GEOJSON_BODY = (
 class Request:
     name: str  # the HTTP request, for the report
     path: str  # request.path
-    source: str  # the SELECT inside pgrst_source (pgbench variables :scenario etc.)
+    source: str  # the SELECT inside pgrst_source (placeholders :scenario etc., see Draws)
     body: str = BODY
 
 
@@ -82,7 +82,7 @@ def _rpc(function: str, args: dict[str, str], extra: str = "") -> str:
 def requests(max_rows: int = 10000) -> list[Request]:
     """The typical client requests and the SQL PostgREST sends for them."""
     page = f"LIMIT {max_rows} OFFSET 0"
-    s, v, t = ":scenario", ":variable", ":other"
+    s, v, t, a = ":scenario", ":variable", ":other", ":alternative"
     return [
         Request(
             "GET /scenarios?is_loaded=is.true&order=scenario_id",
@@ -113,10 +113,10 @@ def requests(max_rows: int = 10000) -> list[Request]:
             f'AND "api"."statistics"."period" = \'all\' {page}',
         ),
         Request(
-            "GET /comparisons?scenario_id=eq.S&variable_key=eq.V",
+            "GET /comparisons?scenario_id=eq.A&variable_key=eq.V",
             "/comparisons",
             'SELECT "api"."comparisons".* FROM "api"."comparisons" '
-            f'WHERE "api"."comparisons"."scenario_id" = {s} '
+            f'WHERE "api"."comparisons"."scenario_id" = {a} '
             f'AND "api"."comparisons"."variable_key" = {v} {page}',
         ),
         Request(
@@ -176,13 +176,32 @@ def _connect(db: DatabaseUrl):
     return psycopg2.connect(db.url())
 
 
-def _loaded(db: DatabaseUrl) -> tuple[list[str], list[str], str]:
-    """Loaded scenarios, variable keys present in all of them, web_anon's timeout."""
+@dataclass(frozen=True)
+class Draws:
+    """What a request's parameters are drawn from, uniformly per transaction:
+    :scenario and :other from the loaded scenarios (pgbench variables s, t),
+    :alternative from the loaded scenarios whose baseline is loaded too (a, the
+    scenarios /comparisons has rows for), :variable from the variable keys
+    present in every loaded scenario (v)."""
+
+    scenarios: list[str]
+    alternatives: list[str]
+    variables: list[str]
+
+
+def _loaded(db: DatabaseUrl) -> tuple[Draws, str]:
+    """What is loaded (the draws) and web_anon's statement timeout."""
     conn = _connect(db)
     try:
         with conn.cursor() as cur:
             cur.execute("select scenario_id from api.scenarios where is_loaded order by 1")
             scenarios = [r[0] for r in cur.fetchall()]
+            cur.execute(
+                "select s.scenario_id from api.scenarios s join api.scenarios b "
+                "on b.scenario_id = s.baseline_scenario_id and b.scenario_id <> s.scenario_id "
+                "where s.is_loaded and b.is_loaded order by 1"
+            )
+            alternatives = [r[0] for r in cur.fetchall()] or scenarios
             cur.execute(
                 "select variable_key from api.variables where scenario_count = %s order by 1",
                 (len(scenarios),),
@@ -194,7 +213,7 @@ def _loaded(db: DatabaseUrl) -> tuple[list[str], list[str], str]:
                 "where r.rolname = 'web_anon' and cfg like 'statement_timeout=%%' limit 1), '0')"
             )
             timeout = cur.fetchone()[0]
-        return scenarios, variables, timeout
+        return Draws(scenarios, alternatives, variables), timeout
     finally:
         conn.close()
 
@@ -203,15 +222,21 @@ def _literal_array(values: list[str]) -> str:
     return "(array[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "])"
 
 
-def script(request: Request, scenarios: list[str], variables: list[str], timeout: str) -> str:
-    """The pgbench script of one request: settings, the statement, rollback."""
-    n_s, n_v = len(scenarios), len(variables)
-    statement = _read(request.source, request.body)
-    statement = (
-        statement.replace(":scenario", f"{_literal_array(scenarios)}[:s]")
-        .replace(":other", f"{_literal_array(scenarios)}[:t]")
-        .replace(":variable", f"{_literal_array(variables)}[:v]")
+def statement(request: Request, draws: Draws) -> str:
+    """The request's statement, its placeholders drawn from `draws` by the
+    pgbench variables :s, :t, :a and :v (1-based indexes)."""
+    return (
+        _read(request.source, request.body)
+        .replace(":scenario", f"{_literal_array(draws.scenarios)}[:s]")
+        .replace(":other", f"{_literal_array(draws.scenarios)}[:t]")
+        .replace(":alternative", f"{_literal_array(draws.alternatives)}[:a]")
+        .replace(":variable", f"{_literal_array(draws.variables)}[:v]")
     )
+
+
+def script(request: Request, draws: Draws, timeout: str) -> str:
+    """The pgbench script of one request: settings, the statement, rollback."""
+    n_s, n_a, n_v = len(draws.scenarios), len(draws.alternatives), len(draws.variables)
     settings = (
         "select set_config('search_path', '\"api\", \"public\"', true), "
         f"set_config('statement_timeout', '{timeout}', true), "
@@ -224,10 +249,11 @@ def script(request: Request, scenarios: list[str], variables: list[str], timeout
         [
             f"\\set s random(1, {n_s})",
             f"\\set t random(1, {n_s})",
+            f"\\set a random(1, {n_a})",
             f"\\set v random(1, {n_v})",
             "begin;",
             settings,
-            statement + ";",
+            statement(request, draws) + ";",
             "rollback;",
             "",
         ]
@@ -259,7 +285,8 @@ def _latencies(log_dir: Path, prefix: str) -> dict[int, list[float]]:
 
 def explain_lines(db: DatabaseUrl) -> list[str]:
     """EXPLAIN of the time series and statistics requests, as web_anon."""
-    scenarios, variables, _ = _loaded(db)
+    draws, _ = _loaded(db)
+    scenarios, variables = draws.scenarios, draws.variables
     variable = "S_SHSTA/STORAGE" if "S_SHSTA/STORAGE" in variables else variables[0]
     pair = "{" + ",".join(scenarios[:2]) + "}"
     queries = [
@@ -270,7 +297,7 @@ def explain_lines(db: DatabaseUrl) -> list[str]:
             (variable, scenarios[0]),
         ),
         (
-            "/rpc/scenario_timeseries body (the series rows it unnests)",
+            "/rpc/scenario_timeseries body (the series rows it reads)",
             "select scenario_id, month_count from marts.fct_series_values "
             "where variable_key = %s and scenario_id = any(%s::text[])",
             (variable, pair),
@@ -280,6 +307,11 @@ def explain_lines(db: DatabaseUrl) -> list[str]:
             "select * from api.statistics where scenario_id = %s and variable_key = %s "
             "and period = 'all'",
             (scenarios[0], variable),
+        ),
+        (
+            "/variables",
+            "select * from api.variables where kind = %s and entity_type = %s",
+            ("storage", "reservoir"),
         ),
     ]
     lines = []
@@ -306,7 +338,8 @@ def explain_lines(db: DatabaseUrl) -> list[str]:
 
 def run(db: DatabaseUrl, seconds: int = SECONDS, clients: int = CLIENTS) -> list[str]:
     """Run the request mix with pgbench on `db` and return the report lines."""
-    scenarios, variables, timeout = _loaded(db)
+    draws, timeout = _loaded(db)
+    scenarios, variables = draws.scenarios, draws.variables
     if not scenarios or not variables:
         raise RuntimeError("bench_api: no loaded scenarios (ingest and build first)")
     mix = requests()
@@ -316,7 +349,7 @@ def run(db: DatabaseUrl, seconds: int = SECONDS, clients: int = CLIENTS) -> list
         args += ["-T", str(seconds), "--log", f"--log-prefix={work}/tx"]
         for i, request in enumerate(mix):
             path = work / f"request_{i:02d}.sql"
-            path.write_text(script(request, scenarios, variables, timeout))
+            path.write_text(script(request, draws, timeout))
             args += ["-f", f"{path}@1"]
         proc = subprocess.run(args, capture_output=True, text=True, env=_pgbench_env(db), cwd=work)
         if proc.returncode != 0:
@@ -328,7 +361,8 @@ def run(db: DatabaseUrl, seconds: int = SECONDS, clients: int = CLIENTS) -> list
     width = max(len(r.name) for r in mix)
     lines = [
         f"API latency (pgbench, {clients} clients, {THREADS} threads, {seconds} s, -M prepared, "
-        f"as web_anon; {len(scenarios)} loaded scenarios, {len(variables)} variables; "
+        f"as web_anon; {len(scenarios)} loaded scenarios ({len(draws.alternatives)} with their "
+        f"baseline), {len(variables)} variables; "
         f"database {db.database})",
         f"{'request':<{width}}  {'n':>7}  {'p50 ms':>7}  {'p95 ms':>7}",
     ]

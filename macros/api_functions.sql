@@ -7,7 +7,27 @@
     fixed search_path, like a view: web_anon reads the marts through it without
     any privilege on them. EXECUTE is revoked from PUBLIC and granted to
     web_anon only; the comment is the OpenAPI description.
+
+    They are PL/pgSQL with one `return query`, not SQL functions: a SECURITY
+    DEFINER SQL function cannot be inlined and PostgreSQL 15 plans its body anew
+    on every call (7 ms for the exceedance curve's body, twice its execution),
+    while PL/pgSQL keeps the plan for the connection's lifetime, which is
+    PostgREST's pooled connection. `plan_cache_mode = force_generic_plan` makes
+    it keep one plan: left to choose, PostgreSQL compares the generic plan's
+    cost (which counts every branch a parameter may select, e.g. the annual
+    branch of the exceedance curve) with a custom plan's and replans on every
+    call. The generic plans use the same primary-key index scans.
 -#}
+
+{#- The attributes every API function has (see above). -#}
+{% macro api_function_attributes() -%}
+    language plpgsql
+    stable
+    strict
+    security definer
+    set search_path = pg_catalog, pg_temp
+    set plan_cache_mode = force_generic_plan
+{%- endmacro %}
 
 {% macro api_function_privileges(signature, comment) %}
     revoke all on function {{ signature }} from public;
@@ -25,15 +45,28 @@
 
 {#-
     Month arithmetic on integers for the API's unnesting of the per-series
-    arrays: month number m = 12 x year + month - 1 of the month_index-th value
-    (1-based) of a series starting at start_month; its first day, water year
-    (m + 3) / 12 and water month (m + 3) % 12 + 1 (as macros/calendar.sql defines
-    them). ~10x cheaper per value than date + interval, which the API's latency
-    needs.
+    arrays: month number m = 12 x year + month - 1; the i-th value (1-based) of
+    a series is in month m0 + i - 1, m0 its first month's; a month's first day,
+    water year (m + 3) / 12 and water month (m + 3) % 12 + 1 (as
+    macros/calendar.sql defines them). ~10x cheaper per value than
+    date + interval, which the API's latency needs.
+
+    api_series_first_month(series) is a lateral subquery giving m0 once per
+    series (`first_month.month_number`): its `offset 0` keeps the planner from
+    pulling extract() (numeric arithmetic) into every value's expression, which
+    made the per-value month 5x dearer.
 -#}
-{% macro api_month_number(start_month, month_index) -%}
-    (extract(year from {{ start_month }})::integer * 12
-    + extract(month from {{ start_month }})::integer - 2 + ({{ month_index }})::integer)
+{% macro api_series_first_month(series) -%}
+    lateral (
+        select first_day.month_number
+        from (
+            values (
+                extract(year from {{ series }}.start_month)::integer * 12
+                + extract(month from {{ series }}.start_month)::integer - 1
+            )
+        ) as first_day (month_number)
+        offset 0
+    ) as first_month
 {%- endmacro %}
 
 {% macro api_month_date(month_number) -%}
@@ -58,20 +91,19 @@
         period text default 'all'
     )
     returns table (exceedance_pct double precision, value double precision, value_rank integer)
-    language sql
-    stable
-    strict
-    security definer
-    set search_path = pg_catalog, pg_temp
+    {{ api_function_attributes() }}
     as $function$
-        select
-            curve.exceedance_pct,
-            curve.value,
-            curve.value_rank
-        from {{ curve }}(
-            exceedance.scenario_id, exceedance.variable_key, exceedance.period
-        ) as curve
-        order by curve.value_rank
+    begin
+        return query
+            select
+                curve.exceedance_pct,
+                curve.value,
+                curve.value_rank
+            from {{ curve }}(
+                exceedance.scenario_id, exceedance.variable_key, exceedance.period
+            ) as curve
+            order by curve.value_rank;
+    end
     $function$;
     {{ api_function_privileges(
         this.schema ~ '.exceedance(text, text, text)',
@@ -101,12 +133,10 @@
         difference double precision,
         percent_difference double precision
     )
-    language sql
-    stable
-    strict
-    security definer
-    set search_path = pg_catalog, pg_temp
+    {{ api_function_attributes() }}
     as $function$
+    begin
+        return query
         select
             statistics_a.period,
             statistics_a.statistic_code,
@@ -133,7 +163,8 @@
                 array['all', 'annual', '1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12'],
                 statistics_a.period
             ),
-            statistic_types.display_order
+            statistic_types.display_order;
+    end
     $function$;
     {{ api_function_privileges(
         this.schema ~ '.compare_scenarios(text, text, text)',
@@ -159,17 +190,16 @@
     )
     returns table (
         scenario_id text,
-        month_date date,
-        value double precision
+        unit_code text,
+        start_month date,
+        month_count integer,
+        month_dates date [],
+        monthly_values double precision []
     )
-    language plpgsql
-    stable
-    strict
-    security definer
-    set search_path = pg_catalog, pg_temp
+    {{ api_function_attributes() }}
     as $function$
     begin
-        -- A cap keeps one request within PostgREST's db-max-rows (8 x 1,200 months).
+        -- A cap keeps one response bounded (8 series of 1,200 months at most).
         if cardinality(scenario_timeseries.scenario_ids) > {{ max_scenarios }} then
             raise exception using
                 errcode = '22023',
@@ -179,35 +209,37 @@
                 ),
                 hint = 'Split the scenarios over several requests.';
         end if;
-        -- Rows come out in the order requested, then by month (integer sort keys);
-        -- the month is computed from the series' first month number once per series.
+        -- One row per series, in the order the scenarios were requested; month_dates
+        -- and monthly_values are aligned arrays (integer month arithmetic per month).
         return query
             select
                 series.scenario_id,
-                {{ api_month_date('series_start.month_number + vals.month_index::integer') }}
-                as month_date,
-                vals.value::double precision as value
+                series.unit_code,
+                series.start_month,
+                series.month_count,
+                array(
+                    select {{ api_month_date('first_month.month_number + month_offset') }}
+                    from generate_series(0, series.month_count - 1) as month_offset
+                    order by month_offset
+                ) as month_dates,
+                series.monthly_values
             from {{ ref('fct_series_values') }} as series
-            cross join lateral (
-                select {{ api_month_number('series.start_month', 0) }} as month_number
-            ) as series_start
-            cross join lateral unnest(series.monthly_values) with ordinality
-                as vals (value, month_index)
+            cross join {{ api_series_first_month('series') }}
             where
                 series.variable_key = scenario_timeseries.variable_key
                 and series.scenario_id = any(scenario_timeseries.scenario_ids)
-            order by
-                array_position(scenario_timeseries.scenario_ids, series.scenario_id),
-                vals.month_index;
+            order by array_position(scenario_timeseries.scenario_ids, series.scenario_id);
     end
     $function$;
     {{ api_function_privileges(
         this.schema ~ '.scenario_timeseries(text, text[])',
         'GET /rpc/scenario_timeseries?variable_key=S_SHSTA/STORAGE&scenario_ids={s0020,s0029}: the monthly '
-        ~ 'values of one series (variable_key, B/C in upper case) in one or more scenarios, one row '
-        ~ '(scenario_id, month_date, value) per scenario and month, ordered by the scenarios as '
-        ~ 'requested and then by month (water years and TAF volumes: /timeseries). At most '
-        ~ max_scenarios ~ ' scenario ids per request (more is a 400 error, SQLSTATE 22023, so the '
-        ~ 'rows always fit db-max-rows); unknown ids return no rows; a NULL argument returns no rows.'
+        ~ 'values of one series (variable_key, B/C in upper case) in one or more scenarios, for '
+        ~ 'charts: one row per scenario, in the order requested, with the aligned arrays '
+        ~ 'month_dates (first day of each month, in order) and monthly_values (the values in the '
+        ~ 'unit unit_code, null where the model wrote a missing value), plus start_month and '
+        ~ 'month_count. One row per month instead (with water years and TAF volumes): /timeseries. '
+        ~ 'At most ' ~ max_scenarios ~ ' scenario ids per request (more is a 400 error, SQLSTATE '
+        ~ '22023); unknown ids return no row; a NULL argument returns no rows.'
     ) }}
 {% endmacro %}

@@ -6,7 +6,8 @@
     and scenario_id, which reach the compact table's primary key). The same
     rows as fct_monthly_values, with cheaper (integer) month arithmetic. Its
     post_hook creates `api.scenario_timeseries(variable_key, scenario_ids)`
-    (`/rpc/scenario_timeseries`): one variable for up to eight scenarios, ordered.
+    (`/rpc/scenario_timeseries`): one variable for up to eight scenarios, one row
+    per scenario with aligned month_dates and monthly_values arrays (charts).
 -#}
 with
 
@@ -20,8 +21,9 @@ series_months as (
         series.variable_key,
         series.taf_per_cfs_day,
         vals.value::double precision as value,
-        {{ api_month_number('series.start_month', 'vals.month_index') }} as month_number
+        first_month.month_number + vals.month_index::integer - 1 as month_number
     from series
+    cross join {{ api_series_first_month('series') }}
     cross join lateral unnest(series.monthly_values) with ordinality as vals (value, month_index)
 ),
 
