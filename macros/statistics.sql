@@ -170,6 +170,31 @@
 {% endmacro %}
 
 {#-
+    True when `scenario_id` is one of the scenarios a model builds this run
+    (the relation scenarios_to_build, see statistics_scenarios_to_build).
+    `= any(array(...))` keeps the filter on the scan of the series' primary
+    key, before any unnesting.
+-#}
+{% macro statistics_is_to_build(scenario_id, scenarios_to_build='scenarios_to_build') -%}
+    {{ scenario_id }} = any(
+        array(select to_build.scenario_id from {{ scenarios_to_build }} as to_build)
+    )
+{%- endmacro %}
+
+{#-
+    Per scenario built this run, the latest raw load behind its series
+    (loaded_at of the statistics rows, which drives incremental rebuilds).
+-#}
+{% macro statistics_scenario_loads(series, scenarios_to_build='scenarios_to_build') %}
+    select
+        series_rows.scenario_id,
+        max(series_rows.loaded_at) as loaded_at
+    from {{ series }} as series_rows
+    where {{ statistics_is_to_build('series_rows.scenario_id', scenarios_to_build) }}
+    group by series_rows.scenario_id
+{% endmacro %}
+
+{#-
     The (scenario, baseline) pairs a comparison model must compute: every
     scenario with a baseline in `scenarios` (dim_scenarios), both present in the
     statistics relations (a list of relations or CTE names, each with

@@ -4,6 +4,56 @@
     for every indicator.
 -#}
 
+{#- The locations of one indicator in the seed tier_locations with the given
+    roles (`rated`, `salinity_station`, `export_plant`, ...): location_code,
+    role and the variable_key (B/C) of the series that measures it. -#}
+{% macro tier_indicator_locations(indicator_code, roles) %}
+    select
+        locations.location_code,
+        locations.role,
+        locations.b_part || '/' || locations.c_part as variable_key
+    from {{ ref('tier_locations') }} as locations
+    where
+        locations.indicator_code = '{{ indicator_code }}'
+        and locations.role in (
+            {%- for role in roles %}'{{ role }}'{{ ", " if not loop.last }}{% endfor -%}
+        )
+{% endmacro %}
+
+{#- One indicator's rows of the seed tier_rule_parameters, with the columns the
+    rule macros below read. -#}
+{% macro tier_indicator_parameters(indicator_code) %}
+    select
+        rule_parameters.indicator_code,
+        rule_parameters.location_code,
+        rule_parameters.tier_level,
+        rule_parameters.threshold_comparison,
+        rule_parameters.threshold_value,
+        rule_parameters.min_share,
+        rule_parameters.limit_comparison,
+        rule_parameters.limit_value,
+        rule_parameters.max_limit_share,
+        rule_parameters.requires_baseline_or_better
+    from {{ ref('tier_rule_parameters') }} as rule_parameters
+    where rule_parameters.indicator_code = '{{ indicator_code }}'
+{% endmacro %}
+
+{#- The series (fct_series_values: scenario_id, variable_key, start_month,
+    monthly_values, taf_per_cfs_day) whose variable_key is listed in
+    `locations` (a relation with variable_key), read through the table's key;
+    unnest_monthly_values makes them monthly rows. -#}
+{% macro tier_location_series(locations) %}
+    select
+        series.scenario_id,
+        series.variable_key,
+        series.start_month,
+        series.monthly_values,
+        series.taf_per_cfs_day
+    from {{ ref('fct_series_values') }} as series
+    where
+        series.variable_key = any(array(select listed.variable_key from {{ locations }} as listed))
+{% endmacro %}
+
 {#- True when `value <comparison> threshold`; `comparison` is an SQL expression
     holding one of >=, >, <, <= (a seed column), NULL when value is NULL. -#}
 {% macro tier_compare(value, comparison, threshold) -%}

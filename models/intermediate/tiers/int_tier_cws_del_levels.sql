@@ -8,39 +8,16 @@
 -#}
 with
 
-locations as (
-    select * from {{ ref('tier_locations') }}
-),
-
-rule_parameters as (
-    select * from {{ ref('tier_rule_parameters') }}
-),
-
 delivery_annual as (
     select * from {{ ref('fct_delivery_annual') }}
 ),
 
 demand_units as (
-    select locations.location_code
-    from locations
-    where
-        locations.indicator_code = 'CWS_DEL'
-        and locations.role = 'rated'
+    {{ tier_indicator_locations('CWS_DEL', ['rated']) }}
 ),
 
 parameters as (
-    select
-        rule_parameters.indicator_code,
-        rule_parameters.location_code,
-        rule_parameters.tier_level,
-        rule_parameters.threshold_comparison,
-        rule_parameters.threshold_value,
-        rule_parameters.min_share,
-        rule_parameters.limit_comparison,
-        rule_parameters.limit_value,
-        rule_parameters.max_limit_share
-    from rule_parameters
-    where rule_parameters.indicator_code = 'CWS_DEL'
+    {{ tier_indicator_parameters('CWS_DEL') }}
 ),
 
 periods as (

@@ -8,58 +8,20 @@
 -#}
 with
 
-locations as (
-    select * from {{ ref('tier_locations') }}
-),
-
-rule_parameters as (
-    select * from {{ ref('tier_rule_parameters') }}
-),
-
-series as (
-    select * from {{ ref('fct_series_values') }}
-),
-
 stations as (
-    select locations.b_part || '/' || locations.c_part as variable_key
-    from locations
-    where
-        locations.indicator_code = 'FW_DELTA_USES'
-        and locations.role = 'salinity_station'
+    {{ tier_indicator_locations('FW_DELTA_USES', ['salinity_station']) }}
 ),
 
 rated as (
-    select locations.location_code
-    from locations
-    where
-        locations.indicator_code = 'FW_DELTA_USES'
-        and locations.role = 'rated'
+    {{ tier_indicator_locations('FW_DELTA_USES', ['rated']) }}
 ),
 
 parameters as (
-    select
-        rule_parameters.indicator_code,
-        rule_parameters.location_code,
-        rule_parameters.tier_level,
-        rule_parameters.threshold_comparison,
-        rule_parameters.threshold_value,
-        rule_parameters.min_share,
-        rule_parameters.limit_comparison,
-        rule_parameters.limit_value,
-        rule_parameters.max_limit_share
-    from rule_parameters
-    where rule_parameters.indicator_code = 'FW_DELTA_USES'
+    {{ tier_indicator_parameters('FW_DELTA_USES') }}
 ),
 
 station_series as (
-    select
-        series.scenario_id,
-        series.variable_key,
-        series.start_month,
-        series.monthly_values,
-        series.taf_per_cfs_day
-    from series
-    where series.variable_key = any(array(select stations.variable_key from stations))
+    {{ tier_location_series('stations') }}
 ),
 
 station_months as (

@@ -9,46 +9,20 @@
 -#}
 with
 
-locations as (
-    select * from {{ ref('tier_locations') }}
-),
-
 rule_parameters as (
     select * from {{ ref('tier_rule_parameters') }}
 ),
 
-series as (
-    select * from {{ ref('fct_series_values') }}
-),
-
 inputs as (
-    select
-        locations.role,
-        locations.b_part || '/' || locations.c_part as variable_key
-    from locations
-    where
-        locations.indicator_code = 'FW_EXP'
-        and locations.role in ('salinity_station', 'export_plant')
+    {{ tier_indicator_locations('FW_EXP', ['salinity_station', 'export_plant']) }}
 ),
 
 rated as (
-    select locations.location_code
-    from locations
-    where
-        locations.indicator_code = 'FW_EXP'
-        and locations.role = 'rated'
+    {{ tier_indicator_locations('FW_EXP', ['rated']) }}
 ),
 
 parameters as (
-    select
-        rule_parameters.indicator_code,
-        rule_parameters.location_code,
-        rule_parameters.tier_level,
-        rule_parameters.threshold_comparison,
-        rule_parameters.threshold_value,
-        rule_parameters.requires_baseline_or_better
-    from rule_parameters
-    where rule_parameters.indicator_code = 'FW_EXP'
+    {{ tier_indicator_parameters('FW_EXP') }}
 ),
 
 weights as (
@@ -63,14 +37,7 @@ weights as (
 ),
 
 input_series as (
-    select
-        series.scenario_id,
-        series.variable_key,
-        series.start_month,
-        series.monthly_values,
-        series.taf_per_cfs_day
-    from series
-    where series.variable_key = any(array(select inputs.variable_key from inputs))
+    {{ tier_location_series('inputs') }}
 ),
 
 input_months as (

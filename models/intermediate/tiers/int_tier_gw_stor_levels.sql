@@ -11,14 +11,6 @@
 -#}
 with
 
-locations as (
-    select * from {{ ref('tier_locations') }}
-),
-
-rule_parameters as (
-    select * from {{ ref('tier_rule_parameters') }}
-),
-
 annual as (
     select * from {{ ref('fct_annual_values') }}
 ),
@@ -28,25 +20,11 @@ scenarios as (
 ),
 
 areas as (
-    select
-        locations.location_code,
-        locations.b_part || '/' || locations.c_part as variable_key
-    from locations
-    where
-        locations.indicator_code = 'GW_STOR'
-        and locations.role = 'rated'
+    {{ tier_indicator_locations('GW_STOR', ['rated']) }}
 ),
 
 parameters as (
-    select
-        rule_parameters.indicator_code,
-        rule_parameters.location_code,
-        rule_parameters.tier_level,
-        rule_parameters.threshold_comparison,
-        rule_parameters.threshold_value,
-        rule_parameters.requires_baseline_or_better
-    from rule_parameters
-    where rule_parameters.indicator_code = 'GW_STOR'
+    {{ tier_indicator_parameters('GW_STOR') }}
 ),
 
 slopes as (

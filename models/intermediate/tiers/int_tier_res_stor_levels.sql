@@ -8,41 +8,16 @@
 -#}
 with
 
-locations as (
-    select * from {{ ref('tier_locations') }}
-),
-
-rule_parameters as (
-    select * from {{ ref('tier_rule_parameters') }}
-),
-
 annual as (
     select * from {{ ref('fct_annual_values') }}
 ),
 
 reservoirs as (
-    select
-        locations.location_code,
-        locations.b_part || '/' || locations.c_part as variable_key
-    from locations
-    where
-        locations.indicator_code = 'RES_STOR'
-        and locations.role = 'rated'
+    {{ tier_indicator_locations('RES_STOR', ['rated']) }}
 ),
 
 parameters as (
-    select
-        rule_parameters.indicator_code,
-        rule_parameters.location_code,
-        rule_parameters.tier_level,
-        rule_parameters.threshold_comparison,
-        rule_parameters.threshold_value,
-        rule_parameters.min_share,
-        rule_parameters.limit_comparison,
-        rule_parameters.limit_value,
-        rule_parameters.max_limit_share
-    from rule_parameters
-    where rule_parameters.indicator_code = 'RES_STOR'
+    {{ tier_indicator_parameters('RES_STOR') }}
 ),
 
 periods as (

@@ -50,15 +50,7 @@ scenarios_to_build as (
 ),
 
 scenario_loads as (
-    select
-        series.scenario_id,
-        max(series.loaded_at) as loaded_at
-    from series
-    where
-        series.scenario_id = any(
-            array(select scenarios_to_build.scenario_id from scenarios_to_build)
-        )
-    group by series.scenario_id
+    {{ statistics_scenario_loads('series') }}
 ),
 
 storage_statistics as (

@@ -56,11 +56,7 @@ selected_series as (
         series.loaded_at,
         {{ water_month('series.start_month') }} as start_water_month
     from series
-    {#- `= any(array(...))` keeps the filter on the scan, before any unnesting. #}
-    where
-        series.scenario_id = any(
-            array(select scenarios_to_build.scenario_id from scenarios_to_build)
-        )
+    where {{ statistics_is_to_build('series.scenario_id') }}
 ),
 
 monthly_groups as (

@@ -66,11 +66,7 @@ selected_series as (
         {{ water_month('series.start_month') }} as start_water_month,
         {{ water_year('series.start_month') }} as start_water_year
     from series
-    {#- `= any(array(...))` keeps the filter on the scan, before any unnesting. #}
-    where
-        series.scenario_id = any(
-            array(select scenarios_to_build.scenario_id from scenarios_to_build)
-        )
+    where {{ statistics_is_to_build('series.scenario_id') }}
 ),
 
 {# The annual values of each series, read once per series (a lateral on the
