@@ -285,9 +285,9 @@ def ingest_dss(
 ) -> IngestResult:
     """Load every monthly series of the given DSS files as one scenario, atomically.
 
-    When the same files (by role and SHA-256) are already the scenario's last
-    successful load and its rows are present, nothing is re-read: the run is
-    recorded as `unchanged` (use `force` to reload anyway).
+    When the scenario's rows already come from the same files (by role and
+    SHA-256), nothing is re-read: the run is recorded as `unchanged` (use
+    `force` to reload anyway).
     """
     from ingest.dss import sources
 
@@ -349,27 +349,22 @@ def ingest_dss(
 
 
 def _already_loaded(db: DatabaseUrl, scenario_id: str, files: list[dict]) -> bool:
-    """True if the scenario's last successful load used exactly these files."""
-    from ingest.ops import connect, ensure_ops
+    """True if the scenario's rows in raw_dss.dss_series came from exactly these
+    files (role and SHA-256, which every row records) and were written by the
+    current loader (value_precision set).
+
+    The rows themselves decide, not ops.ingest_runs: a run killed after its
+    partition swap committed but before its ops row was written leaves the new
+    file's rows behind an older `succeeded` record.
+    """
+    from ingest.ops import connect
 
     wanted = sorted((f["role"], f["sha256"]) for f in files)
     conn = connect(db)
     try:
-        ensure_ops(conn)
         with conn.cursor() as cur:
-            cur.execute(
-                "select files from ops.ingest_runs where kind = 'dss' and scenario_id = %s "
-                "and status = 'succeeded' order by run_id desc limit 1",
-                (scenario_id,),
-            )
-            row = cur.fetchone()
-            if row is None or sorted((f["role"], f["sha256"]) for f in row[0]) != wanted:
-                return False
-            cur.execute("select to_regclass('raw_dss.dss_series') is not null")
-            if not cur.fetchone()[0]:
-                return False
-            # Rows written by an older loader (no value_precision) are reloaded, which
-            # also converts the table to the current layout.
+            # Rows written by an older loader (no value_precision column) are
+            # reloaded, which also converts the table to the current layout.
             cur.execute(
                 "select count(*) from information_schema.columns where table_schema = 'raw_dss'"
                 " and table_name = 'dss_series' and column_name = 'value_precision'"
@@ -377,11 +372,12 @@ def _already_loaded(db: DatabaseUrl, scenario_id: str, files: list[dict]) -> boo
             if not cur.fetchone()[0]:
                 return False
             cur.execute(
-                "select count(*) from raw_dss.dss_series"
-                " where scenario_id = %s and value_precision is not null",
+                "select file_role, source_sha256, count(*) = count(value_precision)"
+                " from raw_dss.dss_series where scenario_id = %s group by 1, 2",
                 (scenario_id,),
             )
-            return cur.fetchone()[0] > 0
+            rows = cur.fetchall()
+            return bool(rows) and all(r[2] for r in rows) and sorted(r[:2] for r in rows) == wanted
     finally:
         conn.close()
 

@@ -413,6 +413,27 @@ def medium_file(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
+def test_unchanged_is_decided_by_the_rows_not_by_the_run_records(q, sample_files):
+    """A run killed after its partition swap committed, before its ops row was
+    written, leaves the new file's rows behind an older `succeeded` record: the
+    rows (each records its file's SHA-256) decide what is already loaded."""
+    ingest("--scenario", "swapped", str(sample_files["s0020"]))
+    first = scenario_state(q, "swapped")
+    ingest("--scenario", "swapped", str(sample_files["s0044"]))
+    second = scenario_state(q, "swapped")
+    assert second != first
+    # As if the second run had been killed right after the swap: no ops row for it.
+    q(
+        "delete from ops.ingest_runs where run_id = (select max(run_id) from ops.ingest_runs "
+        "where scenario_id = 'swapped' and status = 'succeeded')"
+    )
+    again = ingest("--scenario", "swapped", str(sample_files["s0020"]))
+    assert "unchanged" not in again.stdout  # the rows are s0044's: s0020's file is reloaded
+    assert scenario_state(q, "swapped") == first
+    same = ingest("--scenario", "swapped", str(sample_files["s0020"]))
+    assert "unchanged" in same.stdout and scenario_state(q, "swapped") == first
+
+
 def test_kill_at_any_point_leaves_previous_state(db, q, medium_file, sample_files):
     """Load a scenario, then re-ingest a bigger file for it and kill -9 the loader
     at several moments (reading, extracting, copying, merging): the scenario keeps
