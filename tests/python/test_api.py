@@ -774,6 +774,30 @@ def test_every_resource_and_function_is_documented_for_openapi(sql):
     assert expected <= resources
 
 
+def test_readme_lists_every_endpoint_with_an_example(warehouse, sql):
+    """The README's API table has a row for every view and function of schema
+    `api`, each with an example request under /api/v1/ and an example response."""
+    readme = (ROOT / "README.md").read_text()
+    rows = {}
+    for line in readme.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        match = (
+            re.fullmatch(r"`(rpc/)?([a-z_]+)`( \(map\))?", cells[0]) if len(cells) == 3 else None
+        )
+        if match:
+            rows.setdefault(match[2], []).append(cells)
+    endpoints = {r[0] for r in sql("select table_name from information_schema.views "
+                                   "where table_schema = 'api'")}  # fmt: skip
+    assert len(endpoints) >= 13  # the built warehouse's views
+    endpoints |= set(API_FUNCTIONS)
+    assert endpoints <= set(rows), sorted(endpoints - set(rows))
+    for name in endpoints:
+        for _, request, response in rows[name]:
+            path = f"/api/v1/rpc/{name}" if name in API_FUNCTIONS else f"/api/v1/{name}"
+            assert f"GET {path}" in request, (name, request)
+            assert response.startswith(("`[", "`{")), (name, response)
+
+
 # ----------------------------------------------------------------------------- security
 
 
