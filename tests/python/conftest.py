@@ -90,6 +90,12 @@ def sql(test_db):
     return sql_runner(test_db.url())
 
 
+@pytest.fixture(scope="module")
+def module_sql(test_db):
+    """Like `sql`, for module-scoped fixtures."""
+    return sql_runner(test_db.url())
+
+
 @pytest.fixture(scope="session")
 def sample_files(tmp_path_factory) -> dict[str, Path]:
     """The three sample scenarios' DV files, written once per session."""

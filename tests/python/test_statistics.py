@@ -134,23 +134,6 @@ def numpy_statistics(values: np.ndarray, levels: list[tuple[str, float, bool]], 
 
 
 @pytest.fixture(scope="module")
-def module_sql(test_db):
-    """Like conftest's `sql`, for module-scoped fixtures."""
-    import psycopg2
-
-    def run(query: str, params=None):
-        conn = psycopg2.connect(test_db.url())
-        try:
-            with conn.cursor() as cur:
-                cur.execute(query, params)
-                return cur.fetchall()
-        finally:
-            conn.close()
-
-    return run
-
-
-@pytest.fixture(scope="module")
 def parameters(warehouse, module_sql):
     sql = module_sql
     rows = sql("select parameter_code, value from seeds.statistics_parameters")

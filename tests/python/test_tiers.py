@@ -102,22 +102,6 @@ def share_level(values: np.ndarray, params: dict[int, dict], worst) -> tuple[int
 
 
 @pytest.fixture(scope="module")
-def module_sql(test_db):
-    import psycopg2
-
-    def run(query: str, params=None):
-        conn = psycopg2.connect(test_db.url())
-        try:
-            with conn.cursor() as cur:
-                cur.execute(query, params)
-                return cur.fetchall()
-        finally:
-            conn.close()
-
-    return run
-
-
-@pytest.fixture(scope="module")
 def raw(warehouse, module_sql) -> dict[tuple[str, str], Raw]:
     factor = module_sql("select taf_per_cfs_day::float8 from seeds.units where unit_code = 'CFS'")
     rows = module_sql(
