@@ -194,6 +194,12 @@
     group by series_rows.scenario_id
 {% endmacro %}
 
+{#- The share (0-1) of rows where a boolean is true, among rows where it is not
+    NULL; NULL when there is none. -#}
+{% macro statistics_share_true(flag) -%}
+    (count(*) filter (where {{ flag }}))::double precision / nullif(count({{ flag }}), 0)
+{%- endmacro %}
+
 {#-
     The (scenario, baseline) pairs a comparison model must compute: every
     scenario with a baseline in `scenarios` (dim_scenarios), both present in the
@@ -351,27 +357,15 @@
 -#}
 {% macro statistics_unpivot_comparison(comparison, current, baseline, parameters) -%}
     (
+        {%- for moment in ['mean', 'sd', 'cv'] %}
         select
-            'mean' as statistic_code,
-            {{ current }}.mean as value,
-            {{ baseline }}.mean as baseline_value,
-            {{ comparison }}.mean_difference as difference,
-            {{ comparison }}.mean_percent_difference as percent_difference
+            '{{ moment }}' as statistic_code,
+            {{ current }}.{{ moment }} as value,
+            {{ baseline }}.{{ moment }} as baseline_value,
+            {{ comparison }}.{{ moment }}_difference as difference,
+            {{ comparison }}.{{ moment }}_percent_difference as percent_difference
         union all
-        select
-            'sd' as statistic_code,
-            {{ current }}.sd as value,
-            {{ baseline }}.sd as baseline_value,
-            {{ comparison }}.sd_difference as difference,
-            {{ comparison }}.sd_percent_difference as percent_difference
-        union all
-        select
-            'cv' as statistic_code,
-            {{ current }}.cv as value,
-            {{ baseline }}.cv as baseline_value,
-            {{ comparison }}.cv_difference as difference,
-            {{ comparison }}.cv_percent_difference as percent_difference
-        union all
+        {%- endfor %}
         select
             quantiles.statistic_code,
             quantiles.value,

@@ -78,9 +78,7 @@ selected_annual as (
                 select listed.shortage_variable_key as variable_key from deliveries as listed
             )
         )
-        and annual.scenario_id = any(
-            array(select scenarios_to_build.scenario_id from scenarios_to_build)
-        )
+        and {{ statistics_is_to_build('annual.scenario_id') }}
 ),
 
 delivery_years as (

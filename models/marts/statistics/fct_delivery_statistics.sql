@@ -41,9 +41,7 @@ summary as (
     from annual
     where
         annual.is_complete_year
-        and annual.scenario_id = any(
-            array(select scenarios_to_build.scenario_id from scenarios_to_build)
-        )
+        and {{ statistics_is_to_build('annual.scenario_id') }}
     group by annual.scenario_id, annual.delivery_code
 ),
 

@@ -75,9 +75,7 @@ outflow_rows as (
                 from delta_series as listed
             )
         )
-        and statistics.scenario_id = any(
-            array(select scenarios_to_build.scenario_id from scenarios_to_build)
-        )
+        and {{ statistics_is_to_build('statistics.scenario_id') }}
 ),
 
 delta_months as (
@@ -99,9 +97,7 @@ delta_months as (
                 from delta_series as listed
             )
         )
-        and monthly.scenario_id = any(
-            array(select scenarios_to_build.scenario_id from scenarios_to_build)
-        )
+        and {{ statistics_is_to_build('monthly.scenario_id') }}
 ),
 
 x2_rows as (

@@ -70,9 +70,7 @@ storage_statistics as (
         statistics.period != 'annual'
         {#- `= any(array(...))` filters keep the scans of the big relations on their
             primary key (a join there is planned after unnesting every series). #}
-        and statistics.scenario_id = any(
-            array(select scenarios_to_build.scenario_id from scenarios_to_build)
-        )
+        and {{ statistics_is_to_build('statistics.scenario_id') }}
         and statistics.variable_key = any(
             array(select listed.storage_variable_key as variable_key from reservoirs as listed)
         )
@@ -144,9 +142,7 @@ reservoir_values as (
     from monthly
     inner join reservoir_variables on monthly.variable_key = reservoir_variables.variable_key
     where
-        monthly.scenario_id = any(
-            array(select scenarios_to_build.scenario_id from scenarios_to_build)
-        )
+        {{ statistics_is_to_build('monthly.scenario_id') }}
         and monthly.variable_key = any(
             array(select listed.variable_key from reservoir_variables as listed)
         )
@@ -216,11 +212,9 @@ pool_probabilities as (
         min(pool_months.flood_pool_basis) as flood_pool_basis,
         min(pool_months.dead_pool_basis) as dead_pool_basis,
         count(pool_months.is_flood_pool)::integer as flood_month_count,
-        (count(*) filter (where pool_months.is_flood_pool))::double precision
-        / nullif(count(pool_months.is_flood_pool), 0) as flood_pool_probability,
+        {{ statistics_share_true('pool_months.is_flood_pool') }} as flood_pool_probability,
         count(pool_months.is_dead_pool)::integer as dead_month_count,
-        (count(*) filter (where pool_months.is_dead_pool))::double precision
-        / nullif(count(pool_months.is_dead_pool), 0) as dead_pool_probability
+        {{ statistics_share_true('pool_months.is_dead_pool') }} as dead_pool_probability
     from pool_months
     group by grouping sets (
         (pool_months.scenario_id, pool_months.reservoir_code, pool_months.water_month),
@@ -247,8 +241,7 @@ spill_frequencies as (
         coalesce(spill_months.water_month::text, 'all') as period,
         min(spill_months.variable_key) as basis,
         count(spill_months.is_spill)::integer as value_count,
-        (count(*) filter (where spill_months.is_spill))::double precision
-        / nullif(count(spill_months.is_spill), 0) as value
+        {{ statistics_share_true('spill_months.is_spill') }} as value
     from spill_months
     group by grouping sets (
         (spill_months.scenario_id, spill_months.reservoir_code, spill_months.water_month),
@@ -274,8 +267,7 @@ spill_year_frequencies as (
         'annual' as period,
         min(spill_years.basis) as basis,
         count(spill_years.has_spill)::integer as value_count,
-        (count(*) filter (where spill_years.has_spill))::double precision
-        / nullif(count(spill_years.has_spill), 0) as value
+        {{ statistics_share_true('spill_years.has_spill') }} as value
     from spill_years
     group by spill_years.scenario_id, spill_years.reservoir_code
 ),

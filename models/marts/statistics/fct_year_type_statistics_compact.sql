@@ -104,9 +104,7 @@ year_spans as (
         max(year_types.water_year) as last_water_year
     from year_types
     where
-        year_types.scenario_id = any(
-            array(select scenarios_to_build.scenario_id from scenarios_to_build)
-        )
+        {{ statistics_is_to_build('year_types.scenario_id') }}
     group by year_types.scenario_id, year_types.year_type_source
 ),
 
