@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+from ingest import guard
 from ingest.config import PROJECT_ROOT, DatabaseUrl, active_database
 
 
@@ -31,6 +33,10 @@ def dbt_env(db: DatabaseUrl) -> dict[str, str]:
         "COEQWAL_PGDATABASE": db.database,
         "DBT_PROFILES_DIR": str(PROJECT_ROOT),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        # libpq reads PGOPTIONS: the server-side limits of a build session.
+        "PGOPTIONS": " ".join(
+            part for part in (os.environ.get("PGOPTIONS", ""), guard.BUILD_SESSION_OPTIONS) if part
+        ),
     }
 
 
@@ -52,16 +58,28 @@ def run_dbt(args: list[str], db: DatabaseUrl | None = None, *, quiet: bool = Fal
     db = db or active_database()
     write_profile()
     cmd = [dbt_executable(), *args, "--project-dir", str(PROJECT_ROOT)]
-    proc = subprocess.run(
+    # dbt runs in a process group of its own, so that a lost database
+    # (guard.exit_lost) or an interrupt ends it with every helper it started.
+    proc = subprocess.Popen(
         cmd,
         cwd=PROJECT_ROOT,
         env=dbt_env(db),
         stdout=subprocess.PIPE if quiet else None,
         stderr=subprocess.STDOUT if quiet else None,
         text=True,
+        start_new_session=True,
     )
-    if proc.returncode != 0 and quiet and proc.stdout:
-        sys.stdout.write(proc.stdout)
+    guard.PROCESS_GROUPS.add(proc.pid)
+    try:
+        stdout, _ = proc.communicate()
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    finally:
+        guard.PROCESS_GROUPS.discard(proc.pid)
+    if proc.returncode != 0 and quiet and stdout:
+        sys.stdout.write(stdout)
     return proc.returncode
 
 
@@ -85,21 +103,83 @@ def summarize(results: dict) -> str:
     return f"dbt build: {parts} in {elapsed:.1f} s"
 
 
-def run_dbt_build(select: str | None = None, db: DatabaseUrl | None = None) -> int:
+def run_dbt_build(
+    select: str | None = None,
+    db: DatabaseUrl | None = None,
+    *,
+    wait_timeout: float | None = None,
+    full_refresh: bool = False,
+) -> int:
     """dbt build (which loads the seeds first); raise BuildError with one line on failure.
 
-    Every build, failed or not, is recorded in ops.dbt_runs / ops.dbt_node_results,
-    and `dbt source freshness` runs after it (recorded, never failing the build).
+    One build at a time: the build lock is held for the whole build (another
+    build waits at most `wait_timeout` seconds for it). A database that stops
+    answering ends the build within guard.LOST_AFTER_SECONDS with one line
+    naming it. Every build, failed or not, is recorded in ops.dbt_runs /
+    ops.dbt_node_results, and `dbt source freshness` runs after it (recorded,
+    never failing the build). `full_refresh` rebuilds the incremental models
+    from scratch (every scenario): needed once after an upgrade that changes
+    how stored rows are computed.
     """
+    db = db or active_database()
+    reason = guard.ping(db)
+    if reason:
+        raise BuildError(guard.lost_message(db, reason))
+    try:
+        with guard.watched(db, guard.exit_lost), guard.build_lock(db, wait_timeout):
+            return _build_locked(select, db, full_refresh)
+    except guard.LockTimeout as exc:
+        raise BuildError(str(exc)) from None
+
+
+def seeds_with_new_columns(db: DatabaseUrl) -> list[str]:
+    """Seeds whose CSV header no longer matches the columns of their table.
+
+    `dbt seed` reloads an existing seed by truncating and inserting, which fails
+    when the CSV gained, lost or renamed a column (after an upgrade): those
+    seeds are loaded with --full-refresh first."""
+    import csv
+
     from ingest import ops
 
-    db = db or active_database()
+    wanted = {}
+    for path in sorted((PROJECT_ROOT / "seeds").rglob("*.csv")):
+        with path.open(newline="") as fh:
+            wanted[path.stem] = [c.strip().lower() for c in next(csv.reader(fh), [])]
+    conn = ops.connect(db)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "select table_name, array_agg(column_name::text order by ordinal_position)"
+                " from information_schema.columns where table_schema = 'seeds'"
+                " group by table_name"
+            )
+            existing = dict(cur.fetchall())
+    finally:
+        conn.close()
+    return [name for name, cols in wanted.items() if name in existing and existing[name] != cols]
+
+
+def _build_locked(select: str | None, db: DatabaseUrl, full_refresh: bool = False) -> int:
+    from ingest import ops
+
     ops.ensure_ops_tables(db)
+    changed = [] if full_refresh else seeds_with_new_columns(db)
+    if changed:
+        print(f"seeds whose columns changed, reloaded whole: {', '.join(changed)}")
+        code, _ = run_dbt_recorded(["seed", "--full-refresh", "--select", *changed], db)
+        if code != 0:
+            raise BuildError(f"dbt seed --full-refresh of {', '.join(changed)} failed")
     for args in (["build"],):
         if select:
             args = [*args, "--select", select]
+        if full_refresh:
+            args = [*args, "--full-refresh"]
         code, results = run_dbt_recorded(args, db)
         if code != 0:
+            reason = guard.ping(db, 5.0)
+            if reason:  # a dropped connection, not the node dbt names first
+                raise BuildError(guard.lost_message(db, reason))
             failed = [
                 f"{r['unique_id']}: {(r.get('message') or '').strip().splitlines()[0:1]}"
                 for r in results.get("results", [])
@@ -131,6 +211,8 @@ def run_dbt_recorded(args: list[str], db: DatabaseUrl, *, quiet: bool = False) -
     code = run_dbt(args, db, quiet=quiet)
     freshness = args[:2] == ["source", "freshness"]
     artifact = fresh_artifact("sources.json" if freshness else "run_results.json", started)
+    if code != 0 and guard.ping(db, 5.0):
+        return code, artifact  # the database is gone: nothing can be recorded
     ops.record_dbt_invocation(db, " ".join(args), code, artifact)
     return code, artifact
 
@@ -141,6 +223,18 @@ def check_source_freshness(db: DatabaseUrl) -> str:
     Never fails the build: stale data is a reason to load, not to stop serving.
     Returns the worst status (pass, warn, error or runtime error).
     """
+    from ingest import ops
+
+    conn = ops.connect(db)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select to_regclass('raw_dss.dss_series') is not null")
+            landed = cur.fetchone()[0]
+    finally:
+        conn.close()
+    if not landed:
+        print("source freshness: nothing loaded yet (no raw_dss.dss_series)")
+        return "pass"
     code, artifact = run_dbt_recorded(["source", "freshness"], db, quiet=True)
     results = artifact.get("results", [])
     order = ["pass", "warn", "error", "runtime error"]

@@ -30,7 +30,15 @@ def _db(args: argparse.Namespace) -> int:
         return 0
     if ext:
         if args.action == "status":
-            print(f"external database: {redact(ext)}")
+            from ingest import guard
+
+            db = active_database()
+            reason = guard.ping(db)
+            if reason:
+                raise CommandError(
+                    f"external database {redact(db.url())} does not answer: {reason}"
+                )
+            print(f"external database: {redact(db.url())} (answering)")
             return 0
         print(f"COEQWAL_DATABASE_URL is set ({redact(ext)}): no embedded cluster to {args.action}")
         if args.action == "up":
@@ -86,6 +94,15 @@ def _progress_printer(label: str):
 
 
 def _ingest(args: argparse.Namespace) -> int:
+    """A database that stops answering ends the ingest within
+    guard.LOST_AFTER_SECONDS with one line naming it (loads are atomic)."""
+    from ingest import guard
+
+    with guard.watched(active_database(), guard.exit_lost):
+        return _ingest_watched(args)
+
+
+def _ingest_watched(args: argparse.Namespace) -> int:
     if args.kind == "dss":
         from ingest.dss import pipeline
 
@@ -120,7 +137,9 @@ def _ingest(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace) -> int:
     from ingest import build
 
-    return build.run_dbt_build(select=args.select)
+    return build.run_dbt_build(
+        select=args.select, wait_timeout=args.wait_timeout, full_refresh=args.full_refresh
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -222,6 +241,18 @@ def parser() -> argparse.ArgumentParser:
 
     build = sub.add_parser("build", help="dbt seed + build against the active database")
     build.add_argument("--select", help="dbt node selection")
+    build.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="recompute every scenario of the incremental models (once, after an upgrade)",
+    )
+    build.add_argument(
+        "--wait-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="give up if another build still holds the build lock after SECONDS (default: wait)",
+    )
     build.set_defaults(func=_build)
 
     run = sub.add_parser("run", help="the whole pipeline on the bundled sample data")

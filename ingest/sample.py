@@ -18,6 +18,14 @@ The model is plausible, not exact: exports follow south-of-Delta deliveries, the
 Luis shares follow a seasonal fill pattern scaled by exports, and a few floors (river
 minimum flows, health-and-safety pumping) are imposed rather than balanced.
 
+The tier inputs follow the project's seeds: the groundwater storage
+(``GWSTORAGE_<wba>``) of every water budget area of ``water_budget_areas.csv`` and
+the delivery arcs, shortage and demand of every community water system demand unit
+of ``demand_unit_series.csv`` (each unit with its own drought reliability). The
+demand series (``UD_*`` and the like) are written into the DV file too, although
+CalSim3 keeps ``UD_*`` in its SV file. :func:`fingerprint` changes with the
+generator or those seeds, so files written earlier can be recognised as stale.
+
 Values are reproducible: every random draw comes from ``numpy.random.default_rng``
 seeded with a CRC-32 of the scenario and variable (or of the basin for the hydrology
 shared by all scenarios). DSS files embed write timestamps, so repeated runs give
@@ -29,6 +37,8 @@ pydsstools is imported only through :mod:`ingest.dss.hecdss`, which silences it.
 from __future__ import annotations
 
 import calendar
+import csv
+import hashlib
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -38,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from ingest.config import PROJECT_ROOT
 from ingest.dss.hecdss import TimeSeriesContainer, open_dss
 
 # ----------------------------------------------------------------------------- constants
@@ -113,6 +124,11 @@ _NDOI_REQUIRED = (
     (4000, 4000, 4000, 3500, 3000),  # Aug
     (7500, 6000, 3000, 3000, 3000),  # Sep
 )  # fmt: skip
+
+
+def _rng(*parts: str) -> np.random.Generator:
+    """A generator seeded from a stable hash of ``parts`` (same parts, same numbers)."""
+    return np.random.default_rng(zlib.crc32("|".join(parts).encode()))
 
 
 # ----------------------------------------------------------------------------- public types
@@ -217,7 +233,7 @@ class _Delivery:
     index_lo: float
     index_hi: float
     storage_code: str  # reservoir whose start-of-year storage nudges the allocation
-    group: str  # "swp", "cvp_n", "cvp_s", "urban_n", "urban_s"
+    group: str  # "swp", "cvp_n", "cvp_s"
 
 
 _DELIVERIES: tuple[_Delivery, ...] = (
@@ -239,20 +255,81 @@ _DELIVERIES: tuple[_Delivery, ...] = (
     _Delivery("DEL_CVP_PAG_S", "SHORT_CVP_PAG_S", "DELIVERY-CVP", "DELIVERY-SHORTAGE-CVP",
               "CVP agricultural service-contract delivery south of the Delta",
               1950, _SHAPE_AG, 0.0, 1.0, 5.0, 12.0, "SHSTA", "cvp_s"),
-    # Urban demand units (DU_ID from COEQWAL's du_urban_entity table).
-    _Delivery("DL_02_PU", "SHORT_02_PU", "DELIVERY", "DELIVERY-SHORTAGE",
-              "Urban demand unit 02_PU (Centerville and Redding, Whiskeytown supply)",
-              24, _SHAPE_MI, 0.60, 1.0, 4.5, 8.0, "SHSTA", "urban_n"),
-    _Delivery("DL_26S_NU1", "SHORT_26S_NU1", "DELIVERY", "DELIVERY-SHORTAGE",
-              "Urban demand unit 26S_NU1 (City of Sacramento, American/Sacramento rivers)",
-              95, _SHAPE_MI, 0.80, 1.0, 4.0, 6.5, "FOLSM", "urban_n"),
-    _Delivery("DL_60N_PU", "SHORT_60N_PU", "DELIVERY", "DELIVERY-SHORTAGE",
-              "Urban demand unit 60N_PU (SMUD Rancho Seco, Folsom South Canal)",
-              15, _SHAPE_MI, 0.50, 1.0, 4.5, 8.5, "FOLSM", "urban_n"),
-    _Delivery("DL_50_PU", "SHORT_50_PU", "DELIVERY", "DELIVERY-SHORTAGE",
-              "Urban demand unit 50_PU (City of Tracy, Delta-Mendota Canal)",
-              18, _SHAPE_MI, 0.25, 1.0, 4.5, 10.0, "SHSTA", "urban_s"),
 )  # fmt: skip
+
+
+#: The entity seeds the generator reads (the series it writes follow them).
+_SEED_INPUTS = ("demand_unit_series", "water_budget_areas")
+
+
+def _read_seed(name: str) -> list[dict[str, str]]:
+    """Rows of one entity seed (``seeds/entities/<name>.csv``), as dicts of text."""
+    with open(PROJECT_ROOT / "seeds" / "entities" / f"{name}.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def fingerprint() -> str:
+    """SHA-256 of this generator's source and the seeds it reads: files written by a
+    generator with another fingerprint are stale and must be written again."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for name in _SEED_INPUTS:
+        digest.update((PROJECT_ROOT / "seeds" / "entities" / f"{name}.csv").read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class _CwsUnit:
+    """A community water system demand unit and its CalSim3 series (B, C)."""
+
+    du_code: str
+    deliveries: tuple[tuple[str, str], ...]  # arcs, summed
+    shortage: tuple[str, str] | None
+    demand: tuple[str, str] | None
+
+    @property
+    def supply(self) -> str:
+        """``groundwater`` (GP_ pumping), ``swp`` (SWP contractor) or ``surface``."""
+        arcs = [b for b, _ in self.deliveries]
+        if all(b.startswith("GP_") for b in arcs):
+            return "groundwater"
+        if any(b.endswith("_PMI") or b.startswith("DEL_SWP_") for b in arcs):
+            return "swp"
+        return "surface"
+
+    @property
+    def is_sacramento_valley(self) -> bool:
+        """A unit of a Sacramento Valley water budget area (02 ... 26S)."""
+        prefix = self.du_code.split("_")[0].rstrip("NS")
+        return prefix.isdigit() and int(prefix) <= 26
+
+
+def _cws_units() -> tuple[_CwsUnit, ...]:
+    """The demand units of ``demand_unit_series`` (COEQWAL's community water system
+    units that have CalSim3 series), in the seed's order."""
+    rows: dict[str, dict[str, list[tuple[str, str]]]] = {}
+    for r in _read_seed("demand_unit_series"):
+        rows.setdefault(r["du_code"], {}).setdefault(r["series_role"], []).append(
+            (r["b_part"], r["c_part"])
+        )
+    return tuple(
+        _CwsUnit(
+            du,
+            tuple(roles["delivery"]),
+            roles.get("shortage", [None])[0],
+            roles.get("demand", [None])[0],
+        )
+        for du, roles in rows.items()
+    )
+
+
+#: Community water system demand units (CWS_DEL): every series of the seed.
+_CWS_UNITS: tuple[_CwsUnit, ...] = _cws_units()
+#: The unit that writes each series (the first that names it).
+_CWS_BY_SERIES: dict[tuple[str, str], _CwsUnit] = {}
+for _unit in _CWS_UNITS:
+    for _key in (*_unit.deliveries, _unit.shortage, _unit.demand):
+        if _key is not None:
+            _CWS_BY_SERIES.setdefault(_key, _unit)
 
 
 @dataclass(frozen=True)
@@ -264,12 +341,33 @@ class _Aquifer:
     delivery_sensitivity: float  # extra decline (TAF/yr) per 10% delivery cut
 
 
-# Water budget areas (WaterBudgetArea_ID from the DWR water budget areas layer).
-_AQUIFERS: tuple[_Aquifer, ...] = (
-    _Aquifer("02", 6_500, 1.5, 6.0, 1.0),
-    _Aquifer("07N", 12_000, -6.0, 12.0, 3.0),
-    _Aquifer("13", 9_000, -1.0, 10.0, 2.0),
-    _Aquifer("17N", 15_000, -18.0, 25.0, 8.0),
+# Water budget areas (WaterBudgetArea_ID from the DWR water budget areas layer): four
+# written out, the others drawn once from a generator seeded with the area's code,
+# with a long-term trend typical of the area's region (mostly stable in the
+# Sacramento Valley, declining in the San Joaquin Valley, steeply in the Tulare Lake
+# region).
+_AQUIFERS_SET: dict[str, _Aquifer] = {
+    "02": _Aquifer("02", 6_500, 1.5, 6.0, 1.0),
+    "07N": _Aquifer("07N", 12_000, -6.0, 12.0, 3.0),
+    "13": _Aquifer("13", 9_000, -1.0, 10.0, 2.0),
+    "17N": _Aquifer("17N", 15_000, -18.0, 25.0, 8.0),
+}
+#: Trend range (TAF per year) by hydrologic region.
+_GW_TRENDS = {"SAC": (-8.0, 0.5), "SJR": (-20.0, -2.0), "TULARE": (-40.0, -12.0)}
+
+
+def _aquifer(wba: str, region: str) -> _Aquifer:
+    if wba in _AQUIFERS_SET:
+        return _AQUIFERS_SET[wba]
+    rng = _rng("hydrology", "aquifer", wba)
+    low, high = _GW_TRENDS.get(region, (-0.4, 0.6))
+    base = float(rng.uniform(3_000, 20_000))
+    trend = float(rng.uniform(low, high))
+    return _Aquifer(wba, base, trend, float(rng.uniform(4.0, 20.0)), float(rng.uniform(0.5, 4.0)))
+
+
+_AQUIFERS: tuple[_Aquifer, ...] = tuple(
+    _aquifer(r["wba_code"], r["hydrologic_region"]) for r in _read_seed("water_budget_areas")
 )
 
 
@@ -315,6 +413,17 @@ def _sample_variables() -> tuple[SampleVariable, ...]:
                 d.short_b_part, d.short_c_part, "CFS", "shortage", f"Shortage: {d.description}"
             )
         )
+    written = {(v.b_part, v.c_part) for v in out}
+    for u in _CWS_UNITS:
+        roles = [("delivery", key) for key in u.deliveries]
+        roles += [
+            (role, key) for role, key in (("shortage", u.shortage), ("demand", u.demand)) if key
+        ]
+        for role, key in roles:
+            if key not in written:  # SCVWD and SBA036 share their series
+                written.add(key)
+                text = f"Community water system demand unit {u.du_code}: {role}"
+                out.append(SampleVariable(key[0], key[1], "CFS", f"cws_{role}", text))
     for a in _AQUIFERS:
         out.append(
             SampleVariable(
@@ -345,11 +454,6 @@ SAMPLE_VARIABLES: tuple[SampleVariable, ...] = _sample_variables()
 
 
 # ----------------------------------------------------------------------------- calendar
-
-
-def _rng(*parts: str) -> np.random.Generator:
-    """A generator seeded from a stable hash of ``parts`` (same parts, same numbers)."""
-    return np.random.default_rng(zlib.crc32("|".join(parts).encode()))
 
 
 def _calendar() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -422,6 +526,7 @@ class _ScenarioModel:
         self.scenario_id = scenario_id
         self.functional_flows = scenario_id == "s0029"
         self.shasta_carryover = scenario_id == "s0044"
+        self._cws: dict[str, dict[tuple[str, str], np.ndarray]] = {}
 
     # -- small helpers ------------------------------------------------------------------
 
@@ -457,10 +562,10 @@ class _ScenarioModel:
         start = self.start_of_year_storage(d.storage_code)
         alloc = alloc + 0.15 * (start / res.capacity - 0.55)
         alloc = alloc * _rng("hydrology", "alloc", d.b_part).lognormal(0.0, 0.04, N_YEARS)
-        if self.functional_flows and d.group in ("swp", "cvp_s", "cvp_n", "urban_s"):
+        if self.functional_flows and d.group in ("swp", "cvp_s", "cvp_n"):
             # Less water to export and to divert: relatively larger cuts in dry years.
             alloc = alloc * (0.80 + 0.08 * np.clip(frac, 0.0, 1.0))
-        if self.shasta_carryover and d.group in ("cvp_n", "urban_n") and d.storage_code == "SHSTA":
+        if self.shasta_carryover and d.group == "cvp_n" and d.storage_code == "SHSTA":
             alloc = alloc * np.where(_INDEX < 9.2, 0.90, 0.97)
         return np.clip(alloc, min(d.alloc_lo, 0.02), 1.0)
 
@@ -474,6 +579,54 @@ class _ScenarioModel:
         demand_cfs = _taf_to_cfs(demand)
         delivery = demand_cfs * alloc
         return delivery, demand_cfs - delivery
+
+    def cws_unit_series(self, u: _CwsUnit) -> dict[tuple[str, str], np.ndarray]:
+        """Monthly series (CFS) of one community water system demand unit: each delivery
+        arc, the shortage and the demand, whichever the unit has.
+
+        Demand follows a municipal pattern, a little higher in dry years. The share
+        delivered falls from 1 in wet years to a floor in the driest ones; floor and
+        breakpoints are drawn per unit (so units range from fully reliable to badly
+        short in droughts), the functional-flows scenario cuts surface supplies and
+        the Shasta-carryover one trims Sacramento Valley surface supplies in
+        non-wet years. Delivery never exceeds demand; shortage = demand - delivery.
+        """
+        if u.du_code in self._cws:
+            return self._cws[u.du_code]
+        rng = _rng("hydrology", "cws", u.du_code)
+        annual_demand = float(10 ** rng.uniform(0.7, 2.5))  # 5-300 TAF
+        floor = float(rng.choice([0.97, 0.9, 0.75, 0.55, 0.35, 0.15]))
+        if u.supply == "groundwater":
+            floor = float(rng.uniform(0.9, 0.99))
+        index_lo = float(rng.uniform(3.5, 6.0))
+        index_hi = index_lo + float(rng.uniform(1.5, 3.0))
+        frac = np.clip((_INDEX - index_lo) / (index_hi - index_lo), 0.0, 1.0)
+        alloc = floor + (1.0 - floor) * frac
+        alloc = alloc * np.minimum(rng.lognormal(0.0, 0.03, N_YEARS), 1.0)
+        if self.functional_flows and u.supply != "groundwater":
+            alloc = alloc * (0.85 + 0.12 * frac)
+        if self.shasta_carryover and u.supply == "surface" and u.is_sacramento_valley:
+            alloc = alloc * np.where(_INDEX < 9.2, 0.95, 0.99)
+        alloc = np.clip(alloc * self._jitter(f"cws|{u.du_code}", 0.01, N_YEARS), 0.0, 1.0)
+        if len(u.deliveries) > 1:
+            # float32 arcs could add up to a hair above the demand at 100 %
+            alloc = np.minimum(alloc, 0.999)
+        demand_y = annual_demand * (1.0 + 0.05 * (_INDEX_MEAN - _INDEX) / _INDEX_MEAN)
+        demand = demand_y[_WY] * _monthly(_SHAPE_MI) / sum(_SHAPE_MI)
+        demand = _taf_to_cfs(demand * rng.lognormal(0.0, 0.05, N_MONTHS))
+        delivery = demand * alloc[_WY]
+        out: dict[tuple[str, str], np.ndarray] = {}
+        weights = rng.dirichlet(np.full(len(u.deliveries), 4.0))
+        shares = weights[:, None] * rng.lognormal(0.0, 0.1, (len(u.deliveries), N_MONTHS))
+        shares = shares / shares.sum(axis=0)
+        for key, share in zip(u.deliveries, shares, strict=True):
+            out[key] = delivery * share if len(u.deliveries) > 1 else delivery
+        if u.shortage:
+            out[u.shortage] = demand - delivery
+        if u.demand:
+            out[u.demand] = demand
+        self._cws[u.du_code] = out
+        return out
 
     # -- reservoirs ---------------------------------------------------------------------
 
@@ -640,9 +793,7 @@ class _ScenarioModel:
     def exports(self) -> dict[str, np.ndarray]:
         """Banks and Jones pumping (CFS) limited by capacity, spring rules and outflow."""
         swp = sum(self.delivery_and_shortage(d)[0] for d in _DELIVERIES if d.group == "swp")
-        cvp = sum(
-            self.delivery_and_shortage(d)[0] for d in _DELIVERIES if d.group in ("cvp_s", "urban_s")
-        )
+        cvp = sum(self.delivery_and_shortage(d)[0] for d in _DELIVERIES if d.group == "cvp_s")
         swp_annual = _cfs_to_taf(swp).reshape(N_YEARS, 12).sum(axis=1) * 1.10  # + Article 21
         exchange = np.where(_INDEX <= 5.4, 0.75, 1.0) * 1100.0  # exchange contractors, refuges
         cvp_annual = _cfs_to_taf(cvp).reshape(N_YEARS, 12).sum(axis=1) * 1.05 + exchange
@@ -733,6 +884,9 @@ class _ScenarioModel:
                 if b in (d.b_part, d.short_b_part):
                     delivery, shortage = self.delivery_and_shortage(d)
                     return delivery if b == d.b_part else shortage
+        if v.kind.startswith("cws_"):
+            key = (v.b_part, v.c_part)
+            return self.cws_unit_series(_CWS_BY_SERIES[key])[key]
         if v.kind == "groundwater_storage":
             wba = b.removeprefix("GWSTORAGE_")
             return self.groundwater(next(a for a in _AQUIFERS if a.wba == wba))

@@ -19,3 +19,4 @@
     ) as built on latest.scenario_id = built.scenario_id
     where built.loaded_at is distinct from latest.loaded_at
 {% endmacro %}
+

@@ -40,7 +40,16 @@
     (count(*) filter (where not ({{ counted }}) or {{ value }} is null))::integer
         as missing_count,
     avg({{ value }}) filter (where {{ counted }}) as mean,
-    stddev_samp({{ value }}) filter (where {{ counted }}) as sd,
+    {#- Equal values have a standard deviation of exactly 0; stddev_samp's
+        running sums in double precision leave ~1e-12 of rounding there. #}
+    case
+        when
+            count({{ value }}) filter (where {{ counted }}) > 1
+            and min({{ value }}) filter (where {{ counted }})
+            = max({{ value }}) filter (where {{ counted }})
+            then 0::double precision
+        else stddev_samp({{ value }}) filter (where {{ counted }})
+    end as sd,
     array_agg({{ value }} order by {{ value }}) filter (
         where ({{ counted }}) and {{ value }} is not null
     ) as sorted_values

@@ -20,12 +20,14 @@
         )
 {% endmacro %}
 
-{#- One indicator's rows of the seed tier_rule_parameters, with the columns the
+{#- One indicator's rule per rated location of tier_locations and level, from
+    the seed tier_rule_parameters: the location's own rows where it has some,
+    else the indicator's default rows (location_code `*`). With the columns the
     rule macros below read. -#}
 {% macro tier_indicator_parameters(indicator_code) %}
     select
         rule_parameters.indicator_code,
-        rule_parameters.location_code,
+        rated.location_code,
         rule_parameters.tier_level,
         rule_parameters.threshold_comparison,
         rule_parameters.threshold_value,
@@ -33,9 +35,27 @@
         rule_parameters.limit_comparison,
         rule_parameters.limit_value,
         rule_parameters.max_limit_share,
-        rule_parameters.requires_baseline_or_better
-    from {{ ref('tier_rule_parameters') }} as rule_parameters
-    where rule_parameters.indicator_code = '{{ indicator_code }}'
+        rule_parameters.requires_baseline_or_better,
+        rule_parameters.full_weight_below,
+        rule_parameters.zero_weight_above
+    from {{ ref('tier_locations') }} as rated
+    inner join {{ ref('tier_rule_parameters') }} as rule_parameters
+        on
+            rated.indicator_code = rule_parameters.indicator_code
+            and rule_parameters.location_code = case
+                when exists (
+                    select own.location_code
+                    from {{ ref('tier_rule_parameters') }} as own
+                    where
+                        own.indicator_code = rated.indicator_code
+                        and own.location_code = rated.location_code
+                )
+                    then rated.location_code
+                else '*'
+            end
+    where
+        rated.indicator_code = '{{ indicator_code }}'
+        and rated.role = 'rated'
 {% endmacro %}
 
 {#- The series (fct_series_values: scenario_id, variable_key, start_month,
@@ -70,7 +90,7 @@
     location, value NULL when missing; `parameters` holds the indicator's rows of
     tier_rule_parameters. Per scenario and location: for each level, the share of
     periods with a value that meet its threshold and the share that violate its
-    limit; the level is the best one whose share is at least min_share and whose
+    limit (NULL for a level without a limit); the level is the best one whose share is at least min_share and whose
     limit share is at most max_limit_share (4 if none). Missing periods count in
     neither numerator nor denominator; a location without any value gets no row.
     Shares are exact numerics, so "exactly 90 % of years" meets a 0.9 share.
@@ -133,9 +153,13 @@
                 count(*) filter (
                     where {{ tier_compare(periods ~ '.value', parameters ~ '.threshold_comparison', parameters ~ '.threshold_value') }}
                 )::numeric / count({{ periods }}.value) as met_share,
-                count(*) filter (
-                    where {{ tier_compare(periods ~ '.value', parameters ~ '.limit_comparison', parameters ~ '.limit_value') }}
-                )::numeric / count({{ periods }}.value) as limit_share,
+                case
+                    when {{ parameters }}.limit_value is not null
+                        then
+                            count(*) filter (
+                                where {{ tier_compare(periods ~ '.value', parameters ~ '.limit_comparison', parameters ~ '.limit_value') }}
+                            )::numeric / count({{ periods }}.value)
+                end as limit_share,
                 {{ worst }}({{ periods }}.value)::double precision as worst_value
             from {{ periods }}
             inner join {{ parameters }}
@@ -196,4 +220,103 @@
         {{ metrics }}.value_count,
         {{ metrics }}.metric_value,
         {{ metrics }}.baseline_metric_value
+{% endmacro %}
+
+{#- Every rated location of one indicator for every loaded scenario
+    (dim_scenarios.is_loaded): the level the rule gave (`levels`, a relation
+    with the standard level columns) or, when it gave none, tier_level NULL and
+    the reason in unrated_reason: `no_inputs_reason` when the location has no
+    input series at all; `missing input <series>, ...` when the scenario lacks
+    a required input (then no level is given, even if the rule could use what
+    is there); `no_value_reason` when every input is there but the rule found
+    no value to use. `inputs` is a relation of (location_code, input_group,
+    group_order, key_order, variable_key): every group of a location is
+    required and satisfied by any one of its series (a group of two reads
+    `A or B` in the reason). -#}
+{% macro tier_rated_results(
+    indicator_code, levels, inputs, metric_code, metric_unit, no_value_reason, no_inputs_reason
+) %}
+    select
+        scenarios.scenario_id,
+        rated.indicator_code,
+        rated.location_code,
+        levels.tier_level,
+        '{{ metric_code }}'::text as metric_code,
+        '{{ metric_unit }}'::text as metric_unit,
+        levels.value_count,
+        levels.level_1_share,
+        levels.level_2_share,
+        levels.level_3_share,
+        levels.level_1_limit_share,
+        levels.level_2_limit_share,
+        levels.level_3_limit_share,
+        levels.metric_value,
+        levels.baseline_metric_value,
+        case
+            when not exists (
+                select listed.location_code
+                from {{ inputs }} as listed
+                where listed.location_code = rated.location_code
+            )
+                then '{{ no_inputs_reason }}'
+            when missing.missing_inputs is not null
+                then 'missing input ' || missing.missing_inputs
+            when levels.tier_level is null
+                then '{{ no_value_reason }}'
+        end as unrated_reason
+    from {{ ref('dim_scenarios') }} as scenarios
+    cross join {{ ref('tier_locations') }} as rated
+    left join (
+        select
+            missing_groups.scenario_id,
+            missing_groups.location_code,
+            string_agg(
+                missing_groups.group_keys, ', '
+                order by missing_groups.group_order, missing_groups.input_group
+            ) as missing_inputs
+        from (
+            select
+                loaded_scenarios.scenario_id,
+                required.location_code,
+                required.input_group,
+                required.group_order,
+                string_agg(required.variable_key, ' or ' order by required.key_order)
+                    as group_keys
+            from {{ ref('dim_scenarios') }} as loaded_scenarios
+            cross join {{ inputs }} as required
+            left join (
+                select distinct
+                    series.scenario_id,
+                    series.variable_key
+                from {{ ref('fct_series_values') }} as series
+                where
+                    series.variable_key = any(
+                        array(select listed.variable_key from {{ inputs }} as listed)
+                    )
+            ) as loaded
+                on
+                    loaded_scenarios.scenario_id = loaded.scenario_id
+                    and required.variable_key = loaded.variable_key
+            where loaded_scenarios.is_loaded
+            group by
+                loaded_scenarios.scenario_id,
+                required.location_code,
+                required.input_group,
+                required.group_order
+            having count(loaded.variable_key) = 0
+        ) as missing_groups
+        group by missing_groups.scenario_id, missing_groups.location_code
+    ) as missing
+        on
+            scenarios.scenario_id = missing.scenario_id
+            and rated.location_code = missing.location_code
+    left join {{ levels }} as levels
+        on
+            scenarios.scenario_id = levels.scenario_id
+            and rated.location_code = levels.location_code
+            and missing.location_code is null
+    where
+        scenarios.is_loaded
+        and rated.indicator_code = '{{ indicator_code }}'
+        and rated.role = 'rated'
 {% endmacro %}

@@ -141,25 +141,47 @@ def value_precision(values: np.ndarray) -> str:
     return "float32" if bool(exact.all()) else "float64"
 
 
-def values_literals(arrays: Sequence[np.ndarray]) -> pa.Array:
-    """PostgreSQL array literals (`{v1,v2,NULL,...}`), one per series, at source precision.
+def values_literals(arrays: Sequence[np.ndarray], precisions: Sequence[str]) -> pa.Array:
+    """PostgreSQL array literals (`{v1,v2,NULL,...}`), one per series, at the series' precision.
 
-    CalSim3 output stores 32-bit floats: a value that is exactly a float32 is
-    written as the shortest decimal that reads back to the same float32 (so
-    `2454.2605`, not `2454.260498046875`); a value that needs 64 bits (some
-    post-processed files store doubles) as the shortest decimal of the double.
-    NaN becomes NULL. The whole batch is formatted in one vectorised pass.
+    `precisions` holds each series' `value_precision`. A `float32` series (CalSim3
+    output: every value exactly a 32-bit float) is written as the shortest decimal
+    that reads back to the same float32 (`2454.2605`, not `2454.260498046875`);
+    staging reads it through `real`. A `float64` series is written as the shortest
+    decimal that reads back to the same double, for EVERY value: staging reads it
+    as `double precision`, so a value that happens to fit a float32 must not be
+    written as the float32's decimal (`1.7763568394002505e-14`, not `1.7763568e-14`,
+    which reads back as a different double). Arrow's float-to-string casts give
+    those shortest round-trip decimals, denormals, -0 and ±max included
+    (tests/python/test_exact_ingest.py checks every bit). NaN becomes NULL. The
+    whole batch is formatted in one vectorised pass per precision.
     """
-    flat = np.concatenate(arrays) if arrays else np.empty(0)
+    if len(arrays) != len(precisions):
+        raise ValueError(f"{len(arrays)} series but {len(precisions)} precisions")
+    lengths = np.fromiter((len(a) for a in arrays), dtype=np.int64, count=len(arrays))
     offsets = np.zeros(len(arrays) + 1, dtype=np.int32)
-    offsets[1:] = np.cumsum([len(a) for a in arrays])
-    with np.errstate(over="ignore", invalid="ignore"):
-        as32 = flat.astype(np.float32)
-        fits32 = (as32.astype(np.float64) == flat) | np.isnan(flat)
-    text = pc.cast(pa.array(as32, from_pandas=True), pa.string())
-    if not fits32.all():
-        text64 = pc.cast(pa.array(flat, from_pandas=True), pa.string())
-        text = pc.if_else(pa.array(fits32), text, text64)
+    offsets[1:] = np.cumsum(lengths)
+    flat = np.concatenate(arrays).astype(np.float64, copy=False) if arrays else np.empty(0)
+    is32 = np.repeat(np.array([p == "float32" for p in precisions], dtype=bool), lengths)
+    parts = []
+    if is32.any():
+        values32 = flat[is32]
+        with np.errstate(over="ignore", invalid="ignore"):
+            as32 = values32.astype(np.float32)
+        if not ((as32.astype(np.float64) == values32) | np.isnan(values32)).all():
+            raise ValueError("a series marked float32 holds a value that is not a 32-bit float")
+        parts.append(pc.cast(pa.array(as32, from_pandas=True), pa.string()))
+    if not is32.all():
+        parts.append(pc.cast(pa.array(flat[~is32], from_pandas=True), pa.string()))
+    if len(parts) == 1:
+        text = parts[0]
+    elif parts:  # both kinds: put each value back at its place in the batch
+        order = np.empty(len(flat), dtype=np.int64)
+        order[is32] = np.arange(len(parts[0]))
+        order[~is32] = len(parts[0]) + np.arange(len(parts[1]))
+        text = pa.concat_arrays(parts).take(pa.array(order))
+    else:
+        text = pa.array([], pa.string())
     text = pc.fill_null(text, "NULL")
     joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), text), ",")
     return pc.binary_join_element_wise("{", joined, "}", "")
@@ -246,7 +268,8 @@ def _rows_of(
 
 
 def _table(rows: dict[str, list]) -> pa.Table:
-    rows = {**rows, "monthly_values": values_literals(rows["monthly_values"])}
+    literals = values_literals(rows["monthly_values"], rows["value_precision"])
+    rows = {**rows, "monthly_values": literals}
     return pa.Table.from_pydict(rows, schema=ARROW_SCHEMA)
 
 
@@ -268,7 +291,16 @@ def _dlt_pipeline(db: DatabaseUrl, workdir: Path, dataset: str, session_options:
     )
 
 
+MAX_SCENARIO_ID_LENGTH = 64
+
+
 def _validate_scenario_id(scenario_id: str) -> None:
+    if len(scenario_id) > MAX_SCENARIO_ID_LENGTH:
+        # not echoed: an id this long is a mistake (a path, a pasted file)
+        raise IngestError(
+            f"a scenario id of {len(scenario_id):,} characters was given: at most "
+            f"{MAX_SCENARIO_ID_LENGTH} letters, digits, '_' or '-' (e.g. s0020)"
+        )
     if not scenario_id or not scenario_id.replace("_", "").replace("-", "").isalnum():
         raise IngestError(
             f"scenario id {scenario_id!r} must be letters, digits, '_' or '-' (e.g. s0020)"
@@ -697,6 +729,9 @@ def read_manifest(path: Path) -> list[ManifestEntry]:
         doc = yaml.safe_load(path.read_text()) or {}
         for item in doc.get("scenarios", []):
             sid = str(item.get("id") or item.get("scenario_id") or "")
+            _validate_scenario_id(sid)
+            if sid in entries:
+                raise IngestError(f"manifest {path}: scenario {sid} is listed twice")
             files = [item[k] for k in ("dv", "sv", "init") if item.get(k)]
             files += list(item.get("files", []))
             entries.setdefault(sid, []).extend(resolve(f) for f in files)
@@ -716,11 +751,62 @@ def read_manifest(path: Path) -> list[ManifestEntry]:
     return out
 
 
+def preflight_manifest(path: Path, entries: list[ManifestEntry], db: DatabaseUrl) -> None:
+    """Check every entry before anything is read or loaded: the scenario is in the
+    seed, each scenario has one file per role, every file exists, is readable and
+    is a HEC-DSS file of a version this loader reads, with an intact DSS 7 header
+    (local files; an S3 object's existence, size and signature). The first problem
+    raises IngestError naming the manifest, the scenario and the file."""
+    from ingest.dss import sources
+
+    for entry in entries:
+        where = f"manifest {path}: scenario {entry.scenario_id}"
+        try:
+            check_scenario_known(db, entry.scenario_id)
+        except IngestError as exc:
+            raise IngestError(f"{where}: {exc}") from None
+        roles = [file_role(Path(p.rsplit("/", 1)[-1])) for p in entry.paths]
+        for role in set(roles):
+            if roles.count(role) > 1:
+                raise IngestError(
+                    f"{where}: {roles.count(role)} files of role {role}; one DV, SV or INIT "
+                    "file per scenario"
+                )
+        for source in entry.paths:
+            try:
+                if source.startswith("s3://"):
+                    sources.check_s3_object(source)
+                else:
+                    _preflight_local(Path(source))
+            except (sources.SourceError, reader.DssReadError, OSError) as exc:
+                first = next((ln for ln in str(exc).splitlines() if ln.strip()), repr(exc))
+                raise IngestError(f"{where}: {first.strip()}") from None
+
+
+def _preflight_local(path: Path) -> None:
+    from ingest.dss import sources
+
+    if not path.exists():
+        raise sources.SourceError(f"{path}: no such file")
+    with path.open("rb"):  # readable by this user
+        pass
+    version = reader.dss_version(path)
+    reader.check_version_supported(path, version)
+    if version == 7:
+        reader.check_dss7_header(path)
+
+
 def ingest_manifest(
     path: Path, *, progress=None, db: DatabaseUrl | None = None, force: bool = False
 ) -> list[IngestResult]:
-    """Ingest every scenario of a manifest; each scenario is its own atomic load."""
+    """Ingest every scenario of a manifest. The whole manifest is checked first
+    (preflight_manifest): one bad entry loads nothing at all. Each scenario is
+    then its own atomic load, in the manifest's order; a failure found only
+    while reading (damage inside a file) stops the batch there, keeping the
+    scenarios loaded before it."""
+    db = db or active_database()
+    entries = read_manifest(path)
+    preflight_manifest(path, entries, db)
     return [
-        ingest_dss(e.scenario_id, e.paths, progress=progress, db=db, force=force)
-        for e in read_manifest(path)
+        ingest_dss(e.scenario_id, e.paths, progress=progress, db=db, force=force) for e in entries
     ]

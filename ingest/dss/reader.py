@@ -403,6 +403,17 @@ def dss_version(path: Path) -> int:
     return int(tag[:1])
 
 
+def check_version_supported(path: Path, version: int) -> None:
+    """Raise `DssReadError` (saying what to do) for a version no engine reads."""
+    _engine_for(path, version)
+
+
+def check_dss7_header(path: Path) -> tuple[int, int]:
+    """The DSS 7 header checks alone (no C library): see `_check_dss7_header`."""
+    path = Path(path)
+    return _check_dss7_header(path, _stat_regular_file(path).st_size)
+
+
 def _check_dss7_header(path: Path, size: int) -> tuple[int, int]:
     """Validate a DSS 7 header against the file; return (number of records, aliases).
 

@@ -43,6 +43,28 @@ def download_s3(url: str, dest_dir: Path) -> Path:
     return dest
 
 
+def check_s3_object(url: str) -> None:
+    """The object exists, is not empty and starts with the HEC-DSS signature (a
+    ranged read of its first bytes: nothing is downloaded)."""
+    import boto3
+    import botocore.exceptions
+
+    bucket, key = split_s3(url)
+    client = boto3.client("s3")
+    try:
+        head = client.head_object(Bucket=bucket, Key=key)
+        if not head.get("ContentLength"):
+            raise SourceError(f"{url} is empty (0 bytes), not a DSS file")
+        first = client.get_object(Bucket=bucket, Key=key, Range="bytes=0-19")["Body"].read()
+    except botocore.exceptions.ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "error")
+        raise SourceError(f"{url}: S3 said {code}") from exc
+    except botocore.exceptions.BotoCoreError as exc:
+        raise SourceError(f"{url}: {exc}") from exc
+    if first[:4] != b"ZDSS":
+        raise SourceError(f"{url} is not a HEC-DSS file (it does not start with 'ZDSS')")
+
+
 @contextlib.contextmanager
 def local_copies(paths: Sequence[str]) -> Iterator[list[tuple[str, Path]]]:
     """Yield (source, local path) pairs; S3 objects live in a temp folder meanwhile."""

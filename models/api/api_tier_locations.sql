@@ -1,8 +1,9 @@
 {#-
     `GET /tier_locations`: the tier level of every rated location per loaded
-    scenario and indicator, with the location's geometry for maps (the dam of
-    a reservoir, the outline of a water budget area or demand unit; NULL for
-    system-wide locations).
+    scenario and indicator (NULL with the reason when it could not be rated),
+    its source and whether it is a placeholder, with the location's geometry
+    for maps (the dam of a reservoir, the outline of a water budget area or
+    demand unit; NULL for system-wide locations).
 -#}
 with
 
@@ -30,9 +31,12 @@ final as (
         location_results.location_type,
         location_results.location_label,
         location_results.result_source,
+        location_results.source,
+        location_results.is_placeholder,
         location_results.metric_code,
         location_results.metric_unit,
         location_results.tier_level,
+        location_results.unrated_reason,
         location_results.value_count,
         location_results.metric_value,
         location_results.baseline_metric_value,

@@ -1,6 +1,7 @@
 {#-
     `GET /tiers`: the COEQWAL tier result per loaded scenario and indicator
-    (locations per level, shares, weighted and normalized scores).
+    (rated locations per level, locations not rated, shares, weighted and
+    normalized scores), with its source and whether it is a placeholder.
 -#}
 with
 
@@ -15,11 +16,14 @@ final as (
         tier_results.indicator_name,
         tier_results.tier_type,
         tier_results.result_source,
+        tier_results.source,
+        tier_results.is_placeholder,
         tier_results.tier_1_count,
         tier_results.tier_2_count,
         tier_results.tier_3_count,
         tier_results.tier_4_count,
         tier_results.total_count,
+        tier_results.unrated_count,
         tier_results.single_tier_level,
         tier_results.tier_1_share,
         tier_results.tier_2_share,

@@ -67,6 +67,30 @@ def test_db(tmp_path_factory):
     return db
 
 
+def fresh_database(test_db, name: str):
+    """The URL of a database of its own on the test server, created empty (dropped
+    first if a previous run left it)."""
+    from ingest import localdb
+
+    url = test_db.with_database(name)
+    localdb.drop_database(url)
+    localdb.ensure_database(url)
+    return url
+
+
+def s3_client(endpoint_env: dict):
+    """A boto3 S3 client on the loopback moto server described by `endpoint_env`."""
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint_env["AWS_ENDPOINT_URL_S3"],
+        aws_access_key_id=endpoint_env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=endpoint_env["AWS_SECRET_ACCESS_KEY"],
+        region_name=endpoint_env["AWS_DEFAULT_REGION"],
+    )
+
+
 def sql_runner(url: str):
     """A function running one SQL string (autocommit) on `url`, returning all rows or []."""
     import psycopg2

@@ -696,19 +696,30 @@ def test_tiers_summarise_their_locations(api):
     indicators = {r["indicator_code"] for r in seed("tiers/tier_indicators.csv")}
     tiers = api.get("tiers", "scenario_id=eq.s0029&order=indicator_code")
     assert tiers and {t["indicator_code"] for t in tiers} <= indicators
-    locations = api.get("tier_locations", "scenario_id=eq.s0029&select=indicator_code,tier_level")
+    locations = api.get(
+        "tier_locations",
+        "scenario_id=eq.s0029&select=indicator_code,tier_level,unrated_reason,is_placeholder",
+    )
     for tier in tiers:
-        levels = [
-            r["tier_level"] for r in locations if r["indicator_code"] == tier["indicator_code"]
-        ]
+        rows = [r for r in locations if r["indicator_code"] == tier["indicator_code"]]
+        levels = [r["tier_level"] for r in rows if r["tier_level"] is not None]
         if tier["result_source"] == "computed" and tier["tier_type"] == "multi_value":
-            # Recomputed from the per-location levels: counts, shares, scores.
+            # Recomputed from the per-location levels: counts, shares, scores; a
+            # location without a level says why and counts as unrated only.
             assert [tier[f"tier_{k}_count"] for k in (1, 2, 3, 4)] == [
                 levels.count(k) for k in (1, 2, 3, 4)
             ]
+            assert tier["unrated_count"] == len(rows) - len(levels)
+            assert all((r["tier_level"] is None) == (r["unrated_reason"] is not None) for r in rows)
             weighted = sum(levels) / len(levels)
             assert close(tier["weighted_score"], weighted)
             assert close(tier["normalized_score"], (4 - weighted) / 3)
+        if tier["result_source"] == "computed":
+            assert tier["source"] == "computed" and tier["is_placeholder"] is False
+            assert all(r["is_placeholder"] is False for r in rows)
+        else:
+            # the sample's delivered results are COEQWAL's published ones, flagged
+            assert tier["source"] == "coeqwal_tier_result_csv" and tier["is_placeholder"] is True
         shares = [tier[f"tier_{k}_share"] for k in (1, 2, 3, 4)]
         assert close(sum(shares), 1.0)
 

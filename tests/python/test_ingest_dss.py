@@ -25,7 +25,14 @@ import numpy as np
 import pytest
 
 from ingest.dss.hecdss import open_dss
-from tests.python.conftest import ROOT, TEST_DATABASE, coeqwal, sql_runner
+from tests.python.conftest import (
+    ROOT,
+    TEST_DATABASE,
+    coeqwal,
+    fresh_database,
+    s3_client,
+    sql_runner,
+)
 
 pytestmark = pytest.mark.db
 
@@ -37,12 +44,7 @@ ENV = {"COEQWAL_DATABASE": DATABASE}
 @pytest.fixture(scope="module")
 def db(test_db):
     """A database of its own with no seeds, so any well-formed scenario id loads."""
-    from ingest import localdb
-
-    url = test_db.with_database(DATABASE)
-    localdb.drop_database(url)
-    localdb.ensure_database(url)
-    return url
+    return fresh_database(test_db, DATABASE)
 
 
 @pytest.fixture
@@ -69,6 +71,19 @@ def scenario_state(q, scenario_id: str):
         " order by series_path), '')) from raw_dss.dss_series where scenario_id = %s",
         (scenario_id,),
     )[0]
+
+
+@pytest.fixture(scope="module")
+def sample_series(sample_files) -> int:
+    """Monthly series in a sample file, counted by an independent pydsstools read."""
+    return len(independent_read(sample_files["s0020"]))
+
+
+def loaded_rows(q, scenario_id: str) -> int:
+    """Rows of the scenario in the raw table (0 when nothing was ever loaded)."""
+    if q("select to_regclass('raw_dss.dss_series')") == [(None,)]:
+        return 0
+    return q("select count(*) from raw_dss.dss_series where scenario_id = %s", (scenario_id,))[0][0]
 
 
 def parse_literal(text: str) -> list[float | None]:
@@ -298,21 +313,23 @@ def test_bad_file_in_a_batch_loads_nothing(v7_loaded, q, sample_files, tmp_path)
     assert scenario_state(q, "real_v7") == before
 
 
-def test_other_scenarios_untouched_by_a_reingest(v7_loaded, q, sample_files):
+def test_other_scenarios_untouched_by_a_reingest(v7_loaded, q, sample_files, sample_series):
     ingest("--scenario", "s0020", str(sample_files["s0020"]))
     other = scenario_state(q, "real_v7")
     ingest("--scenario", "s0020", str(sample_files["s0020"]))
     assert scenario_state(q, "real_v7") == other
-    assert scenario_state(q, "s0020")[0] == 60
+    assert scenario_state(q, "s0020")[0] == sample_series
 
 
-def test_manifest_csv_and_yaml(db, q, sample_files, v7_file, tmp_path):
+def test_manifest_csv_and_yaml(db, q, sample_files, v7_file, tmp_path, sample_series):
     csv_manifest = tmp_path / "manifest.csv"
     csv_manifest.write_text(
         f"scenario_id,path\nm_csv_a,{sample_files['s0029']}\nm_csv_b,{v7_file}\n"
     )
     proc = coeqwal("ingest", "dss", "--manifest", str(csv_manifest), env=ENV)
-    assert "m_csv_a: 60 series" in proc.stdout and "m_csv_b: 162 series" in proc.stdout
+    assert scenario_state(q, "m_csv_a")[0] == sample_series
+    assert f"m_csv_a: {sample_series} series" in proc.stdout
+    assert "m_csv_b: 162 series" in proc.stdout
     yaml_manifest = tmp_path / "runs" / "manifest.yaml"
     yaml_manifest.parent.mkdir()
     shutil.copy(sample_files["s0044"], tmp_path / "s0044_DV.dss")
@@ -320,10 +337,65 @@ def test_manifest_csv_and_yaml(db, q, sample_files, v7_file, tmp_path):
         "scenarios:\n  - id: m_yaml\n    dv: ../s0044_DV.dss\n    description: relative path\n"
     )
     coeqwal("ingest", "dss", "--manifest", str(yaml_manifest), env=ENV)
-    assert scenario_state(q, "m_yaml")[0] == 60
+    assert scenario_state(q, "m_yaml")[0] == sample_series
     assert q("select distinct file_role from raw_dss.dss_series where scenario_id = 'm_yaml'") == [
         ("DV",)
     ]
+
+
+@pytest.mark.parametrize(
+    "bad_entry, says",
+    [
+        ("missing", "no such file"),
+        ("v6", "version 6"),
+        ("truncated", "truncated"),
+        ("not_dss", "not a HEC-DSS file"),
+        ("two_dv", "2 files of role DV"),
+    ],
+)
+def test_manifest_is_checked_whole_before_anything_loads(
+    db, q, sample_files, shared_data, tmp_path, bad_entry, says
+):
+    """The first entry is good, the second bad: nothing of the batch is loaded,
+    the command refuses in one line naming the scenario, quickly (no reading)."""
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    paths = {
+        "missing": [str(bad / "nope_DV.dss")],
+        "v6": [str(shared_data / "dss" / "calsim2_postproc_base_v6.dss")],
+        "truncated": [str(bad / "cut_DV.dss")],
+        "not_dss": [str(bad / "text_DV.dss")],
+        "two_dv": [str(sample_files["s0044"]), str(sample_files["s0029"])],
+    }[bad_entry]
+    (bad / "cut_DV.dss").write_bytes(sample_files["s0044"].read_bytes()[:200_000])
+    (bad / "text_DV.dss").write_text("scenario,value\n")
+    manifest = tmp_path / "manifest.csv"
+    rows = [f"pre_good,{sample_files['s0020']}"] + [f"pre_bad,{p}" for p in paths]
+    manifest.write_text("scenario_id,path\n" + "\n".join(rows) + "\n")
+    started = time.monotonic()
+    line = one_error_line(ingest("--manifest", str(manifest), check=False))
+    assert time.monotonic() - started < 20
+    assert "scenario pre_bad" in line and says in line, line
+    assert loaded_rows(q, "pre_good") == 0, "the good entry must not load either"
+    if q("select to_regclass('ops.ingest_runs')") != [(None,)]:
+        assert q("select count(*) from ops.ingest_runs where scenario_id like 'pre_%%'") == [(0,)]
+
+
+def test_manifest_refuses_a_scenario_listed_twice_and_a_huge_id(db, sample_files, tmp_path):
+    manifest = tmp_path / "twice.yaml"
+    manifest.write_text(
+        "scenarios:\n"
+        f"  - id: twice\n    dv: {sample_files['s0020']}\n"
+        f"  - id: twice\n    dv: {sample_files['s0029']}\n"
+    )
+    assert "listed twice" in one_error_line(ingest("--manifest", str(manifest), check=False))
+    huge = "s" * 5000
+    manifest = tmp_path / "huge.csv"
+    manifest.write_text(f"scenario_id,path\n{huge},{sample_files['s0020']}\n")
+    line = one_error_line(ingest("--manifest", str(manifest), check=False))
+    assert "5,000 characters" in line and huge not in line and len(line) < 300
+    line = one_error_line(ingest("--scenario", huge, str(sample_files["s0020"]), check=False))
+    assert "5,000 characters" in line and len(line) < 300
 
 
 def test_scenario_id_is_required_and_validated(db):
@@ -368,15 +440,7 @@ def s3_endpoint():
 
 
 def test_s3_object_loads_like_the_local_file(v7_loaded, q, s3_endpoint):
-    import boto3
-
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint["AWS_ENDPOINT_URL_S3"],
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-west-2",
-    )
+    s3 = s3_client(s3_endpoint)
     s3.create_bucket(
         Bucket="coeqwal-dss", CreateBucketConfiguration={"LocationConstraint": "us-west-2"}
     )
@@ -399,6 +463,25 @@ def test_s3_object_loads_like_the_local_file(v7_loaded, q, s3_endpoint):
     )
     assert "s3://coeqwal-dss/runs/nope.dss" in line
     assert scenario_state(q, "real_s3") == before
+
+
+def test_manifest_checks_s3_objects_before_loading(db, q, s3_endpoint, sample_files, tmp_path):
+    s3 = s3_client(s3_endpoint)
+    s3.create_bucket(
+        Bucket="coeqwal-pre", CreateBucketConfiguration={"LocationConstraint": "us-west-2"}
+    )
+    s3.upload_file(str(sample_files["s0020"]), "coeqwal-pre", "ok/s0020_DV.dss")
+    s3.put_object(Bucket="coeqwal-pre", Key="bad/text_DV.dss", Body=b"not a dss file")
+    manifest = tmp_path / "s3.csv"
+    for key, says in [("bad/text_DV.dss", "not a HEC-DSS file"), ("bad/gone_DV.dss", "S3 said")]:
+        manifest.write_text(
+            "scenario_id,path\n"
+            "s3_good,s3://coeqwal-pre/ok/s0020_DV.dss\n"
+            f"s3_bad,s3://coeqwal-pre/{key}\n"
+        )
+        line = one_error_line(ingest("--manifest", str(manifest), env=s3_endpoint, check=False))
+        assert "scenario s3_bad" in line and says in line, line
+        assert loaded_rows(q, "s3_good") == 0
 
 
 # --- kill -9 at several points of a load ----------------------------------------------
@@ -434,13 +517,13 @@ def test_unchanged_is_decided_by_the_rows_not_by_the_run_records(q, sample_files
     assert "unchanged" in same.stdout and scenario_state(q, "swapped") == first
 
 
-def test_kill_at_any_point_leaves_previous_state(db, q, medium_file, sample_files):
+def test_kill_at_any_point_leaves_previous_state(db, q, medium_file, sample_files, sample_series):
     """Load a scenario, then re-ingest a bigger file for it and kill -9 the loader
     at several moments (reading, extracting, copying, merging): the scenario keeps
     its previous rows every time, and a final rerun loads the new file fully."""
     ingest("--scenario", "killme", str(sample_files["s0020"]))
     before = scenario_state(q, "killme")
-    assert before[0] == 60
+    assert before[0] == sample_series
     exe = str(Path(sys.executable).parent / "coeqwal")
     env = {**os.environ, **ENV}
     # A full uninterrupted run first, to know how long one takes here.
@@ -468,7 +551,9 @@ def test_kill_at_any_point_leaves_previous_state(db, q, medium_file, sample_file
     assert q("select nspname from pg_namespace where nspname like 'raw\\_dss\\_load\\_%'") == []
 
 
-def test_a_table_from_before_partitioning_becomes_the_default_partition(test_db, sample_files):
+def test_a_table_from_before_partitioning_becomes_the_default_partition(
+    test_db, sample_files, sample_series
+):
     """A database loaded before raw_dss.dss_series was partitioned (one plain table,
     no value_precision column): the next ingest keeps every other scenario's rows
     (in the DEFAULT partition) and replaces only its own scenario's."""
@@ -491,16 +576,16 @@ def test_a_table_from_before_partitioning_becomes_the_default_partition(test_db,
         "alter table raw_dss.plain rename to dss_series"
     )
     kept = scenario_state(q, "kept")
-    assert kept[0] == 60 and scenario_state(q, "s0020")[0] == 60
+    assert kept[0] == sample_series and scenario_state(q, "s0020")[0] == sample_series
     # The same file as before, without --force: rows from an older loader are not
     # "unchanged", they are reloaded (which converts the table).
     again = ingest("--scenario", "s0020", str(sample_files["s0020"]), env=env)
     assert "unchanged" not in again.stdout
     assert scenario_state(q, "kept") == kept
     assert q("select count(*), count(value_precision) from raw_dss.dss_series "
-             "where scenario_id = 's0020'") == [(60, 60)]  # fmt: skip
+             "where scenario_id = 's0020'") == [(sample_series, sample_series)]  # fmt: skip
     assert q("select relkind from pg_class where oid = 'raw_dss.dss_series'::regclass") == [("p",)]
     ingest("--scenario", "kept", str(sample_files["s0044"]), env=env)  # leaves the default
     assert q("select count(*) from raw_dss.dss_series__before_partitioning") == [(0,)]
-    assert scenario_state(q, "kept")[0] == 60 and scenario_state(q, "kept") != kept
+    assert scenario_state(q, "kept")[0] == sample_series and scenario_state(q, "kept") != kept
     localdb.drop_database(url)

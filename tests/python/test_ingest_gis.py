@@ -15,7 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.python.conftest import ROOT, TEST_DATABASE, coeqwal, sql_runner
+from tests.python.conftest import (
+    ROOT,
+    TEST_DATABASE,
+    coeqwal,
+    fresh_database,
+    s3_client,
+    sql_runner,
+)
 from tests.python.test_ingest_dss import s3_endpoint  # noqa: F401  (moto_server fixture)
 
 pytestmark = pytest.mark.db
@@ -29,12 +36,7 @@ CALIFORNIA = (-124.5, 32.5, -114.0, 42.0)
 @pytest.fixture(scope="module")
 def db(test_db):
     """A database of this module's own, so GIS loads never touch other suites' data."""
-    from ingest import localdb
-
-    url = test_db.with_database(DATABASE)
-    localdb.drop_database(url)
-    localdb.ensure_database(url)
-    return url
+    return fresh_database(test_db, DATABASE)
 
 
 @pytest.fixture(scope="module")
@@ -324,15 +326,7 @@ def test_bad_layer_name_and_missing_file_are_refused(db):
 
 
 def test_s3_shapefile_loads_like_the_local_file(db, q, sample_layers, s3_endpoint):  # noqa: F811
-    import boto3
-
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint["AWS_ENDPOINT_URL_S3"],
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-west-2",
-    )
+    s3 = s3_client(s3_endpoint)
     s3.create_bucket(
         Bucket="coeqwal-gis", CreateBucketConfiguration={"LocationConstraint": "us-west-2"}
     )

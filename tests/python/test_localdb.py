@@ -123,11 +123,14 @@ def test_unreachable_external_url_fails_with_one_line(private_home):
     _, env = private_home
     port = _free_port()
     bad = {**env, "COEQWAL_DATABASE_URL": f"postgresql://u:p@127.0.0.1:{port}/x"}
-    proc = coeqwal("db", "up", env=bad, check=False)
-    assert proc.returncode != 0
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("coeqwal: "), proc.stderr
-    assert "Traceback" not in proc.stderr
+    for action in ("up", "status"):
+        proc = coeqwal("db", action, env=bad, check=False)
+        assert proc.returncode != 0, action
+        lines = [line for line in proc.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("coeqwal: "), proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert "p@" not in proc.stderr, "the password must not be printed"
+    assert "does not answer" in proc.stderr and f"127.0.0.1:{port}" in proc.stderr
 
 
 def test_missing_postgis_message_names_package(monkeypatch, tmp_path):

@@ -8,7 +8,10 @@ domain notes and CDEC, not taken from the generator.
 
 from __future__ import annotations
 
+import csv
+import inspect
 import re
+from collections import defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -43,6 +46,8 @@ UNITS_BY_C = {
     "DELIVERY-SHORTAGE-SWP": "CFS",
     "DELIVERY-SHORTAGE-CVP": "CFS",
     "DIVERSION": "CFS",
+    "GW-PUMPING": "CFS",
+    "DEMAND": "CFS",
     "GW-STORAGE": "TAF",
     "FLOW": "CFS",
     "X2-POSITION-PREV": "KM",
@@ -69,6 +74,18 @@ REQUIRED += [
     ("JP_EC_MONTH", "SALINITY"),
     ("WYT_SAC_", "WATERYEARTYPE"),
 ]
+SEEDS = Path(__file__).resolve().parents[2] / "seeds" / "entities"
+
+
+def _seed(name: str) -> list[dict[str, str]]:
+    with open(SEEDS / f"{name}.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+# The community water system units' series (delivery arcs, shortage, demand) and
+# the water budget areas, as the seeds list them: the sample writes every one.
+CWS_SERIES = {(r["b_part"], r["c_part"]) for r in _seed("demand_unit_series")}
+WBAS = [r["wba_code"] for r in _seed("water_budget_areas")]
 # Sacramento Valley year types (CDEC) of some well-known years: 1 Wet ... 5 Critical.
 KNOWN_YEAR_TYPES = {1924: 5, 1938: 1, 1977: 5, 1983: 1, 1992: 5, 1998: 1, 2015: 5, 2017: 1}
 MISSING = (-901.0, -902.0, 99000.0)
@@ -143,10 +160,11 @@ def test_every_named_variable_in_every_scenario(data: dict) -> None:
     assert len(declared) == len(SAMPLE_VARIABLES)
     assert set(REQUIRED) <= declared
     gw = {b for b, c in declared if c == "GW-STORAGE"}
-    assert len(gw) >= 4 and all(re.fullmatch(r"GWSTORAGE_\d\d[NS]?", b) for b in gw)
-    urban = {b for b, c in declared if c == "DELIVERY" and b.startswith("DL_")}
-    assert len(urban) >= 4
-    assert {f"SHORT_{b[3:]}" for b in urban} <= {b for b, c in declared if c == "DELIVERY-SHORTAGE"}
+    assert len(WBAS) == 42 and gw == {f"GWSTORAGE_{w}" for w in WBAS}
+    # 69 units, 199 rows, 196 distinct series (SCVWD shares SBA036's three)
+    assert len(CWS_SERIES) == 196 and declared >= CWS_SERIES
+    # the named series are exactly these: nothing else was added or dropped
+    assert len(declared) == len(REQUIRED) + 42 + 196 == 286
     for scenario in ("s0020", "s0029", "s0044"):
         assert set(data[scenario]) == declared
 
@@ -351,9 +369,35 @@ def test_groundwater_trends(data: dict) -> None:
             g = s["values"]
             assert g.min() > 0, b
             slopes[b] = np.polyfit(np.arange(N_MONTHS) / 12, g, 1)[0]
-    assert len(slopes) >= 4
+    assert len(slopes) == 42
     declining = [b for b, slope in slopes.items() if slope < -2.0]  # TAF per year
     assert declining and len(declining) < len(slopes)
+
+
+def test_community_water_units(data: dict) -> None:
+    """Every unit's delivery arcs add up to at most its demand, the shortage is the
+    rest, drier years deliver a smaller share, and units differ in reliability."""
+    units: dict[str, dict[str, list[tuple[str, str]]]] = defaultdict(lambda: defaultdict(list))
+    for r in _seed("demand_unit_series"):
+        units[r["du_code"]][r["series_role"]].append((r["b_part"], r["c_part"]))
+    assert len(units) == 69
+    may = _may_year_type(data)
+    worst = {}
+    for scenario in ("s0020", "s0029", "s0044"):
+        for du, roles in units.items():
+            delivery = sum(_months(_v(data, scenario, b, c)) for b, c in roles["delivery"])
+            demand = _months(_v(data, scenario, *roles["demand"][0]))
+            assert np.all(delivery <= demand * (1 + 1e-6)), (scenario, du)
+            if roles["shortage"]:
+                shortage = _months(_v(data, scenario, *roles["shortage"][0]))
+                np.testing.assert_allclose(delivery + shortage, demand, rtol=1e-5, atol=1e-4)
+            met = delivery.sum(axis=1) / demand.sum(axis=1)
+            assert met[may == 5].mean() < met[may == 1].mean(), (scenario, du)
+            worst[(scenario, du)] = met.min()
+    base = np.array([worst[("s0020", du)] for du in units])
+    assert base.min() < 0.25 and base.max() > 0.9  # from badly short to fully reliable
+    # functional flows deliver less to the units on surface water
+    assert np.mean([worst[("s0029", du)] for du in units]) < base.mean()
 
 
 # ----------------------------------------------------------------------------- scenarios
@@ -395,14 +439,15 @@ def test_functional_flows_scenario(data: dict) -> None:
 
 def test_full_size_small(tmp_path: Path) -> None:
     calls: list[tuple[int, int]] = []
-    path = write_full_size(tmp_path, n_series=300, progress=lambda d, n: calls.append((d, n)))
+    n = 320
+    path = write_full_size(tmp_path, n_series=n, progress=lambda d, total: calls.append((d, total)))
     assert path == tmp_path / "full_size_DV.dss"
     series = _read_all(path)
-    assert len(series) == 300
+    assert len(series) == n
     named = {(v.b_part, v.c_part) for v in SAMPLE_VARIABLES}
     assert named <= set(series)
     fillers = set(series) - named
-    assert len(fillers) == 300 - len(named)
+    assert len(fillers) == n - 286
     pattern = re.compile(r"(C|S|D|DEL|SHORT)_SYN\d{5}")
     kinds = {"C": "CHANNEL", "S": "STORAGE", "D": "DIVERSION", "DEL": "DELIVERY"}
     kinds["SHORT"] = "DELIVERY-SHORTAGE"
@@ -413,11 +458,17 @@ def test_full_size_small(tmp_path: Path) -> None:
         assert s["count"] == N_MONTHS and s["start"] == datetime(1921, 11, 1)
         assert s["values"].min() >= 0
     assert {c for _, c in fillers} >= {"CHANNEL", "STORAGE", "DELIVERY"}
-    assert calls and calls[-1] == (300, 300)
+    assert calls and calls[-1] == (n, n)
     # The named part equals the baseline sample file.
     baseline = _read_all(write_samples(tmp_path / "samples")[0])
     for key in named:
         np.testing.assert_array_equal(series[key]["values"], baseline[key]["values"])
+
+
+def test_full_size_default_keeps_the_size_of_a_real_calsim3_file() -> None:
+    """`coeqwal sample --full-size` pads the named series with fillers to 21,500."""
+    assert inspect.signature(write_full_size).parameters["n_series"].default == 21_500
+    assert len(SAMPLE_VARIABLES) == 286 < 21_500
 
 
 def test_full_size_rejects_too_few_series(tmp_path: Path) -> None:

@@ -2,17 +2,20 @@
 independent recomputation with numpy.
 
 The independent path starts from `raw_dss.dss_series.monthly_values` (the array
-literal the loader wrote, parsed here in Python), rebuilds the calendar (water
-month, water year, days per month) and the annual values in Python, and computes
-every statistic with numpy: `np.percentile` (linear, the default) for
-percentiles, `np.percentile(x, 100 - X, method="weibull")` for the value
-exceeded X % of the time (the Weibull plotting position rank / (n + 1)),
-`np.std(ddof=1)` for the sample standard deviation. A seeded random sample of
-series is compared with the marts at a relative tolerance of 1e-9 by water
-month, over all months and over annual values, plus exceedance, year types,
-reservoir pools, delivery reliability, salinity shares, comparisons and the
-exceedance_curve() function. The last tests re-ingest one scenario and show,
-with dbt's own run_results, that a build then processes only that scenario.
+literal the loader wrote, parsed here in Python at the precision its
+`value_precision` column states), rebuilds the calendar (water month, water
+year, days per month) and the annual values in Python (flows in TAF with the
+exact 86400 / 43560 / 1000, not the units seed), and computes every statistic
+with numpy: `np.percentile` (linear, the default) for percentiles,
+`np.percentile(x, 100 - X, method="weibull")` for the value exceeded X % of the
+time (the Weibull plotting position rank / (n + 1)), `np.std(ddof=1)` for the
+sample standard deviation. A seeded random sample of series is compared with
+the marts at a relative tolerance of 1e-12 by water month, over all months and
+over annual values, plus exceedance, year types, reservoir pools, delivery
+reliability, salinity shares, comparisons and the exceedance_curve() function
+(every row of every statistics mart is compared in test_statistics_real.py).
+The last tests re-ingest one scenario and show, with dbt's own run_results,
+that a build then processes only that scenario.
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ from tests.python.conftest import coeqwal
 
 pytestmark = pytest.mark.db
 
-RTOL = 1e-9
+RTOL = 1e-12
+#: One CFS for one day in thousand acre-feet, by definition (not read from the units seed).
+TAF_PER_CFS_DAY = 86_400 / 43_560 / 1_000
 SAMPLE_SIZE = 24
 SEED = 20261126
 STATISTICS_MODELS = [
@@ -51,25 +56,22 @@ COMPARISON_MODELS = [
 # ----------------------------------------------------------------------------- helpers
 
 
-def parse_array(literal: str) -> np.ndarray:
+def parse_array(literal: str, precision: str) -> np.ndarray:
     """A PostgreSQL array literal `{1.5,NULL,...}` as the file's values, float64
     with NaN for NULL. The loader writes each value as the shortest decimal that
-    reads back to the file's value: when every decimal of the series reads back
-    to a 32-bit float that prints the same (CalSim's float32 output), the
-    values are those float32 numbers, widened exactly; otherwise the decimals
-    themselves (a file storing doubles)."""
+    reads back to the file's value at the precision of the series'
+    `value_precision`: for `float32` (CalSim's output) the decimals are read as
+    32-bit floats and widened exactly; for `float64` (a file storing doubles)
+    they are the doubles themselves."""
     body = literal.strip()[1:-1]
     if not body:
         return np.array([], dtype=float)
     items = [item.strip() for item in body.split(",")]
-    values = np.array([np.nan if item.upper() == "NULL" else float(item) for item in items])
-    as_float32 = values.astype(np.float32)
-    if all(
-        np.isnan(v) or float(np.format_float_positional(f, unique=True)) == v
-        for v, f in zip(values, as_float32, strict=True)
-    ):
-        return as_float32.astype(np.float64)
-    return values
+    values = [np.nan if item.upper() == "NULL" else item for item in items]
+    assert precision in ("float32", "float64"), precision
+    return np.array(values, dtype=np.float32 if precision == "float32" else np.float64).astype(
+        np.float64
+    )
 
 
 def close(actual: float | None, expected: float | None, scale: float = 1.0) -> bool:
@@ -154,13 +156,14 @@ def parameters(warehouse, module_sql):
 
 @pytest.fixture(scope="module")
 def raw(warehouse, module_sql) -> dict[tuple[str, str], Series]:
-    sql = module_sql
-    factor = sql("select taf_per_cfs_day::float8 from seeds.units where unit_code = 'CFS'")[0][0]
-    rows = sql(
+    rows = module_sql(
         "select scenario_id, upper(b_part) || '/' || upper(c_part), upper(units), start_month,"
-        " monthly_values from raw_dss.dss_series where file_role = 'DV'"
+        " monthly_values, value_precision from raw_dss.dss_series where file_role = 'DV'"
     )
-    return {(s, k): Series(u, start, parse_array(v), factor) for s, k, u, start, v in rows}
+    return {
+        (s, k): Series(u, start, parse_array(v, precision), TAF_PER_CFS_DAY)
+        for s, k, u, start, v, precision in rows
+    }
 
 
 @pytest.fixture(scope="module")
@@ -396,9 +399,7 @@ def test_comparisons_with_the_baseline(sql, raw, sampled, parameters):
             if theirs == 0:
                 assert percent is None
             else:
-                assert np.isclose(
-                    percent, 100 * (mine - theirs) / abs(theirs), rtol=1e-6, atol=1e-6
-                )
+                assert close(percent, 100 * (mine - theirs) / abs(theirs), 100)
 
 
 # ----------------------------------------------------------------------------- incremental builds

@@ -38,7 +38,7 @@ final as (
         coalesce(variables.kind, 'undescribed') as kind,
         ranked.month_count,
         ranked.missing_count,
-        units.taf_per_cfs_day,
+        units.taf_per_cfs_day::double precision as taf_per_cfs_day,
         ranked.monthly_values,
         ranked.monthly_values_f4,
         ranked.monthly_values_f8,

@@ -2,7 +2,9 @@
     The annual value of every series and water year that annual statistics use:
     for flows (CFS) the water-year volume in TAF (sum of monthly volumes), for
     every other unit the mean of the monthly values. A year counts only with at
-    least `annual_min_months` monthly values (complete years by default).
+    least `annual_min_months` monthly values (complete years by default); the
+    volume is read from months_sum_taf so that an analyst who lowers that
+    parameter gets the sum of the months present.
 -#}
 with
 
@@ -25,7 +27,9 @@ final as (
         annual.water_year,
         case when series.is_flow then 'TAF' else series.unit_code end as value_unit,
         annual.month_count,
-        case when series.is_flow then annual.total_taf else annual.mean_value end as annual_value,
+        case
+            when series.is_flow then annual.months_sum_taf else annual.mean_value
+        end as annual_value,
         annual.month_count >= parameters.annual_min_months as is_counted
     from annual
     inner join series

@@ -20,7 +20,7 @@ final as (
             ref('dim_reservoirs'), ref('reservoir_flood_releases')
         ]) }} as reservoir_parameters_hash,
         {{ statistics_parameters_hash([
-            ref('statistics_parameters'), ref('delivery_aggregates'), ref('demand_units')
+            ref('statistics_parameters'), ref('delivery_aggregates'), ref('demand_unit_series')
         ]) }} as delivery_parameters_hash,
         {{ statistics_parameters_hash([
             ref('statistic_types'), ref('statistics_parameters'), ref('delta_series'),

@@ -1,7 +1,8 @@
 {#-
     Delivered single-value results (tier_delivered_results.single_tier_level)
     as location rows: one per loaded scenario and indicator, at the indicator's
-    rated system location of tier_locations. Delivered multi-value results
+    rated system location of tier_locations, with the row's source and whether
+    it is a placeholder. Delivered multi-value results
     arrive as counts per level, not per location, and go straight to
     fct_tier_results.
 -#}
@@ -29,7 +30,8 @@ final as (
         delivered.indicator_code,
         locations.location_code,
         delivered.single_tier_level as tier_level,
-        delivered.source as delivered_source
+        delivered.source,
+        delivered.is_placeholder
     from delivered
     inner join indicators on delivered.indicator_code = indicators.indicator_code
     inner join locations

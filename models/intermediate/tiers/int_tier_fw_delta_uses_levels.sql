@@ -4,7 +4,9 @@
     Point). Level 1 if EC < 900 µS/cm in at least 75 % of the months and
     > 2,500 in at most 5 %; 2: 65 % and 12 %; 3: 55 % and 20 %
     (tier_rule_parameters); else 4. A month counts when at least one station
-    has a value; the metric is the saltiest month.
+    has a value; the metric is the saltiest month. Both stations' series are
+    required: without one the result has no level and says which is missing
+    (unrated_reason).
 -#}
 with
 
@@ -18,6 +20,17 @@ rated as (
 
 parameters as (
     {{ tier_indicator_parameters('FW_DELTA_USES') }}
+),
+
+inputs as (
+    select
+        rated.location_code,
+        stations.variable_key as input_group,
+        1 as group_order,
+        1 as key_order,
+        stations.variable_key
+    from stations
+    cross join rated
 ),
 
 station_series as (
@@ -39,8 +52,15 @@ periods as (
     group by station_months.scenario_id, rated.location_code, station_months.month_date
 ),
 
-final as (
+levels as (
     {{ tier_share_rule_levels('periods', 'parameters', 'max_monthly_ec', 'UMHOS/CM', 'max') }}
+),
+
+final as (
+    {{ tier_rated_results(
+        'FW_DELTA_USES', 'levels', 'inputs', 'max_monthly_ec', 'UMHOS/CM',
+        'no month with a salinity value', 'no salinity station for this location'
+    ) }}
 )
 
 select * from final

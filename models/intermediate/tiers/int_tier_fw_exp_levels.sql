@@ -5,15 +5,13 @@
     larger of the salinity stations' (Emmaton, Jersey Point) and full = 900,
     zero = 2,500 µS/cm (tier_rule_parameters), summed over the run in MAF.
     Level 1 > 505 MAF, 2 ≥ 465, 3 ≥ 400, else 4. A month counts when it has
-    an EC and an export volume (value_count says how many did).
+    an EC and an export volume (value_count says how many did). All four
+    series are required: without one the result has no level and says which
+    is missing (unrated_reason).
 -#}
 with
 
-rule_parameters as (
-    select * from {{ ref('tier_rule_parameters') }}
-),
-
-inputs as (
+input_locations as (
     {{ tier_indicator_locations('FW_EXP', ['salinity_station', 'export_plant']) }}
 ),
 
@@ -27,17 +25,26 @@ parameters as (
 
 weights as (
     select
-        rule_parameters.location_code,
-        rule_parameters.full_weight_below,
-        rule_parameters.zero_weight_above
-    from rule_parameters
-    where
-        rule_parameters.indicator_code = 'FW_EXP'
-        and rule_parameters.tier_level = 1
+        parameters.location_code,
+        parameters.full_weight_below,
+        parameters.zero_weight_above
+    from parameters
+    where parameters.tier_level = 1
+),
+
+inputs as (
+    select
+        rated.location_code,
+        input_locations.variable_key as input_group,
+        case when input_locations.role = 'export_plant' then 1 else 2 end as group_order,
+        1 as key_order,
+        input_locations.variable_key
+    from input_locations
+    cross join rated
 ),
 
 input_series as (
-    {{ tier_location_series('inputs') }}
+    {{ tier_location_series('input_locations') }}
 ),
 
 input_months as (
@@ -48,10 +55,14 @@ months as (
     select
         input_months.scenario_id,
         input_months.month_date,
-        max(input_months.value) filter (where inputs.role = 'salinity_station') as ec_umhos_cm,
-        sum(input_months.value_taf) filter (where inputs.role = 'export_plant') as export_taf
+        max(input_months.value) filter (
+            where input_locations.role = 'salinity_station'
+        ) as ec_umhos_cm,
+        sum(input_months.value_taf) filter (
+            where input_locations.role = 'export_plant'
+        ) as export_taf
     from input_months
-    inner join inputs on input_months.variable_key = inputs.variable_key
+    inner join input_locations on input_months.variable_key = input_locations.variable_key
     group by input_months.scenario_id, input_months.month_date
 ),
 
@@ -78,8 +89,15 @@ metrics as (
     group by months.scenario_id, rated.location_code
 ),
 
-final as (
+levels as (
     {{ tier_value_rule_levels('metrics', 'parameters', 'weighted_export_volume', 'MAF') }}
+),
+
+final as (
+    {{ tier_rated_results(
+        'FW_EXP', 'levels', 'inputs', 'weighted_export_volume', 'MAF',
+        'no month with both exports and salinity', 'no input series for this location'
+    ) }}
 )
 
 select * from final

@@ -1,13 +1,15 @@
 {#-
-    GW_STOR: per scenario and water budget area (tier_locations), the trend of
-    groundwater storage — the least-squares slope (regr_slope) of end-of-
-    September storage (fct_annual_values.sep_value, TAF) over water years, in
-    TAF per year — compared with the same area's slope in the scenario's
-    baseline (dim_scenarios.baseline_scenario_id; a baseline compares with
-    itself). Level 1: stable or rising (slope ≥ −0.5 TAF/yr) and at least the
-    baseline's slope; 2: stable or rising but below it (or the baseline is not
-    loaded); 3: declining slower than −10 TAF/yr; 4: faster (thresholds in
-    tier_rule_parameters). Years without a September value are left out.
+    GW_STOR: per loaded scenario and water budget area (tier_locations: all
+    42), the trend of groundwater storage — the least-squares slope
+    (regr_slope) of end-of-September storage (fct_annual_values.sep_value, TAF)
+    over water years, in TAF per year — compared with the same area's slope in
+    the scenario's baseline (dim_scenarios.baseline_scenario_id; a baseline
+    compares with itself). Level 1: stable or rising (slope ≥ −0.5 TAF/yr) and
+    at least the baseline's slope; 2: stable or rising but below it (or the
+    baseline is not loaded); 3: declining slower than −10 TAF/yr; 4: faster
+    (thresholds in tier_rule_parameters, one default rule for every area).
+    Years without a September value are left out. An area whose storage series
+    is not loaded has no level and says so (unrated_reason).
 -#}
 with
 
@@ -25,6 +27,16 @@ areas as (
 
 parameters as (
     {{ tier_indicator_parameters('GW_STOR') }}
+),
+
+inputs as (
+    select
+        areas.location_code,
+        areas.variable_key as input_group,
+        1 as group_order,
+        1 as key_order,
+        areas.variable_key
+    from areas
 ),
 
 slopes as (
@@ -58,8 +70,15 @@ metrics as (
             and slopes.location_code = baseline_slopes.location_code
 ),
 
-final as (
+levels as (
     {{ tier_value_rule_levels('metrics', 'parameters', 'storage_trend_slope', 'TAF_PER_YEAR') }}
+),
+
+final as (
+    {{ tier_rated_results(
+        'GW_STOR', 'levels', 'inputs', 'storage_trend_slope', 'TAF_PER_YEAR',
+        'fewer than two September storage values', 'no storage series for this area'
+    ) }}
 )
 
 select * from final

@@ -1,7 +1,9 @@
 {#-
-    Every location level, computed (the five int_tier_<indicator>_levels
-    models, identical columns) and delivered (single-value results), with
-    `result_source` saying which.
+    Every location row, computed (the five int_tier_<indicator>_levels
+    models, identical columns: a level, or none and the reason) and delivered
+    (single-value results), with `result_source` saying which, the row's
+    source (`computed` or the delivered row's) and whether it is a placeholder
+    (computed rows never are).
 -#}
 with
 
@@ -47,7 +49,8 @@ final as (
         computed.indicator_code,
         computed.location_code,
         'computed' as result_source,
-        null::text as delivered_source,
+        'computed' as source,
+        false as is_placeholder,
         computed.metric_code,
         computed.metric_unit,
         computed.tier_level,
@@ -59,7 +62,8 @@ final as (
         computed.level_2_limit_share,
         computed.level_3_limit_share,
         computed.metric_value,
-        computed.baseline_metric_value
+        computed.baseline_metric_value,
+        computed.unrated_reason
     from computed
     union all
     select
@@ -67,7 +71,8 @@ final as (
         delivered.indicator_code,
         delivered.location_code,
         'delivered' as result_source,
-        delivered.delivered_source,
+        delivered.source,
+        delivered.is_placeholder,
         null::text as metric_code,
         null::text as metric_unit,
         delivered.tier_level,
@@ -79,7 +84,8 @@ final as (
         null::double precision as level_2_limit_share,
         null::double precision as level_3_limit_share,
         null::double precision as metric_value,
-        null::double precision as baseline_metric_value
+        null::double precision as baseline_metric_value,
+        null::text as unrated_reason
     from delivered
 )
 

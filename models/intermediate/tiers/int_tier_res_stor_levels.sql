@@ -1,10 +1,11 @@
 {#-
-    RES_STOR: per scenario and tier reservoir (tier_locations), the end-of-April
-    storage of each water year (fct_annual_values.apr_value, TAF) against the
-    reservoir's three thresholds of tier_rule_parameters: level 1 if the top one
-    is met in at least 90 % of the years, 2 if the middle one in 50 %, 3 if the
-    low one in 20 % (shares from the seed), else 4. Years without an April value
-    are left out of the shares.
+    RES_STOR: per loaded scenario and tier reservoir (tier_locations), the
+    end-of-April storage of each water year (fct_annual_values.apr_value, TAF)
+    against the reservoir's three thresholds of tier_rule_parameters: level 1
+    if the top one is met in at least 90 % of the years, 2 if the middle one in
+    50 %, 3 if the low one in 20 % (shares from the seed), else 4. Years
+    without an April value are left out of the shares. A reservoir whose
+    storage series is not loaded has no level and says so (unrated_reason).
 -#}
 with
 
@@ -20,6 +21,16 @@ parameters as (
     {{ tier_indicator_parameters('RES_STOR') }}
 ),
 
+inputs as (
+    select
+        reservoirs.location_code,
+        reservoirs.variable_key as input_group,
+        1 as group_order,
+        1 as key_order,
+        reservoirs.variable_key
+    from reservoirs
+),
+
 periods as (
     select
         annual.scenario_id,
@@ -33,8 +44,15 @@ periods as (
         annual.variable_key = any(array(select listed.variable_key from reservoirs as listed))
 ),
 
-final as (
+levels as (
     {{ tier_share_rule_levels('periods', 'parameters', 'min_april_storage', 'TAF', 'min') }}
+),
+
+final as (
+    {{ tier_rated_results(
+        'RES_STOR', 'levels', 'inputs', 'min_april_storage', 'TAF',
+        'no April storage value', 'no storage series for this reservoir'
+    ) }}
 )
 
 select * from final

@@ -9,8 +9,10 @@
 
 {#-
     One row per scenario, series and water year. Flows are summed as volumes
-    (TAF, each month's CFS times its days); storage and other states are read at
-    the end of April (water month 7) and September (water month 12) and averaged.
+    (TAF, each month's CFS times its days) for complete water years only: an
+    incomplete year's total_taf is NULL, its sum of the months present is kept
+    apart in months_sum_taf; storage and other states are read at the end of
+    April (water month 7) and September (water month 12) and averaged.
     Computed per series straight from its array (water year and month by integer
     arithmetic from start_month), not through the long fct_monthly_values view.
     Incremental by scenario, like fct_series_values_compact.
@@ -35,7 +37,10 @@ changed_series as materialized (
         {{ water_year('series.start_month') }} as start_water_year,
         {{ water_month('series.start_month') }} as start_water_month
     from series
-    {% if is_incremental() %}
+    {#- A table built before months_sum_taf existed is rebuilt whole once
+        (decided from the catalog, not by scanning rows). #}
+    {% if is_incremental()
+        and 'months_sum_taf' in adapter.get_columns_in_relation(this) | map(attribute='name') %}
         where series.scenario_id in (
             {{ scenarios_changed_since_last_build(ref('fct_series_values')) }}
         )
@@ -48,7 +53,10 @@ annual as (
         changed_series.variable_key,
         years.water_year,
         years.month_count,
-        case when changed_series.is_flow then years.total_taf end as total_taf,
+        case
+            when changed_series.is_flow and years.month_count = 12 then years.total_taf
+        end as total_taf,
+        case when changed_series.is_flow then years.total_taf end as months_sum_taf,
         years.mean_value,
         years.min_value,
         years.max_value,
@@ -94,6 +102,7 @@ final as (
         annual.water_year,
         annual.month_count,
         annual.total_taf,
+        annual.months_sum_taf,
         annual.mean_value,
         annual.min_value,
         annual.max_value,

@@ -23,7 +23,7 @@ final as (
         compact.kind,
         compact.month_count,
         compact.missing_count,
-        compact.taf_per_cfs_day,
+        compact.taf_per_cfs_day::double precision as taf_per_cfs_day,
         coalesce(
             compact.monthly_values_f8, compact.monthly_values_f4::double precision[]
         ) as monthly_values,

@@ -1,13 +1,18 @@
 {#-
-    Annual delivery, shortage and demand (= delivery + shortage) in TAF per
-    scenario, delivery (delivery aggregates and demand units from the seeds) and
-    water year: each the water-year sum of the series' monthly volumes
-    (fct_annual_values.total_taf, from value_taf). Percent of demand met =
+    Annual delivery, shortage and demand in TAF per scenario, delivery
+    (delivery aggregates and demand units from the seeds) and water year: each
+    the water-year sum of the series' monthly volumes
+    (fct_annual_values.months_sum_taf, from value_taf). A delivery aggregate
+    has one delivery and one shortage series and demand = delivery + shortage.
+    A demand unit (demand_unit_series) has one or more delivery arcs, summed
+    (NULL unless every arc has the year), at most one shortage and at most one
+    demand series: demand is the demand series where the scenario has it, else
+    delivery + shortage (demand_basis says which). Percent of demand met =
     100 x delivery / demand (NULL when demand is 0); a shortage year has a
     shortage strictly above statistics_parameters.shortage_year_threshold_taf.
-    A year is complete when both series have at least annual_min_months values;
-    the delivery statistics use complete years only. Demand units without a
-    delivery variable in the seed are left out.
+    A year is complete when the delivery series and the series behind demand
+    (the demand series, else the shortage series) have at least
+    annual_min_months values; the delivery statistics use complete years only.
 -#}
 with
 
@@ -15,8 +20,8 @@ aggregates as (
     select * from {{ ref('delivery_aggregates') }}
 ),
 
-demand_units as (
-    select * from {{ ref('demand_units') }}
+unit_series as (
+    select * from {{ ref('demand_unit_series') }}
 ),
 
 annual as (
@@ -42,22 +47,38 @@ scenarios_to_build as (
     ) }}
 ),
 
-deliveries as (
+{# every series of every delivery with its role, and how many series the
+    role has (the delivery arcs of a demand unit are summed) #}
+delivery_series as (
     select
         aggregates.aggregate_code as delivery_code,
         'delivery_aggregate' as delivery_type,
-        aggregates.delivery_b_part || '/' || aggregates.delivery_c_part as delivery_variable_key,
-        aggregates.shortage_b_part || '/' || aggregates.shortage_c_part as shortage_variable_key
+        'delivery' as series_role,
+        aggregates.delivery_b_part || '/' || aggregates.delivery_c_part as variable_key
     from aggregates
     union all
     select
-        demand_units.du_code as delivery_code,
+        aggregates.aggregate_code as delivery_code,
+        'delivery_aggregate' as delivery_type,
+        'shortage' as series_role,
+        aggregates.shortage_b_part || '/' || aggregates.shortage_c_part as variable_key
+    from aggregates
+    union all
+    select
+        unit_series.du_code as delivery_code,
         'demand_unit' as delivery_type,
-        demand_units.delivery_b_part || '/' || demand_units.delivery_c_part
-            as delivery_variable_key,
-        demand_units.shortage_b_part || '/' || demand_units.shortage_c_part as shortage_variable_key
-    from demand_units
-    where demand_units.delivery_b_part is not null
+        unit_series.series_role,
+        unit_series.b_part || '/' || unit_series.c_part as variable_key
+    from unit_series
+),
+
+role_sizes as (
+    select
+        delivery_series.delivery_code,
+        delivery_series.series_role,
+        count(*)::integer as series_count
+    from delivery_series
+    group by delivery_series.delivery_code, delivery_series.series_role
 ),
 
 selected_annual as (
@@ -66,85 +87,137 @@ selected_annual as (
         annual.variable_key,
         annual.water_year,
         annual.month_count,
-        annual.total_taf,
+        {#- the sum of the months present: whether a year counts is decided
+            below by annual_min_months, as for every annual statistic #}
+        annual.months_sum_taf as total_taf,
         annual.loaded_at
     from annual
     where
         {#- `= any(array(...))` keeps the scan of fct_annual_values selective. #}
-        annual.variable_key = any(
-            array(
-                select listed.delivery_variable_key as variable_key from deliveries as listed
-                union all
-                select listed.shortage_variable_key as variable_key from deliveries as listed
-            )
-        )
+        annual.variable_key = any(array(select listed.variable_key from delivery_series as listed))
         and {{ statistics_is_to_build('annual.scenario_id') }}
 ),
 
-delivery_years as (
+{# one row per scenario, delivery, role and year: the role's volume when
+    every series of the role has the year, else NULL (month count 0) #}
+role_years as (
     select
         selected_annual.scenario_id,
-        deliveries.delivery_code,
+        delivery_series.delivery_code,
+        delivery_series.series_role,
         selected_annual.water_year,
-        selected_annual.total_taf as delivery_taf,
-        selected_annual.month_count,
-        selected_annual.loaded_at
+        case
+            when count(*) = min(role_sizes.series_count) then sum(selected_annual.total_taf)
+        end as total_taf,
+        case
+            when count(*) = min(role_sizes.series_count) then min(selected_annual.month_count)
+            else 0
+        end as month_count,
+        max(selected_annual.loaded_at) as loaded_at
     from selected_annual
-    inner join deliveries on selected_annual.variable_key = deliveries.delivery_variable_key
-),
-
-shortage_years as (
-    select
+    inner join delivery_series on selected_annual.variable_key = delivery_series.variable_key
+    inner join role_sizes
+        on
+            delivery_series.delivery_code = role_sizes.delivery_code
+            and delivery_series.series_role = role_sizes.series_role
+    group by
         selected_annual.scenario_id,
-        deliveries.delivery_code,
-        selected_annual.water_year,
-        selected_annual.total_taf as shortage_taf,
-        selected_annual.month_count,
-        selected_annual.loaded_at
-    from selected_annual
-    inner join deliveries on selected_annual.variable_key = deliveries.shortage_variable_key
+        delivery_series.delivery_code,
+        delivery_series.series_role,
+        selected_annual.water_year
 ),
 
 joined as (
     select
-        coalesce(delivery_years.scenario_id, shortage_years.scenario_id) as scenario_id,
-        coalesce(delivery_years.delivery_code, shortage_years.delivery_code) as delivery_code,
-        coalesce(delivery_years.water_year, shortage_years.water_year) as water_year,
-        delivery_years.delivery_taf,
-        shortage_years.shortage_taf,
-        coalesce(delivery_years.month_count, 0) as delivery_month_count,
-        coalesce(shortage_years.month_count, 0) as shortage_month_count,
-        greatest(delivery_years.loaded_at, shortage_years.loaded_at) as loaded_at
-    from delivery_years
-    full outer join shortage_years
-        on
-            delivery_years.scenario_id = shortage_years.scenario_id
-            and delivery_years.delivery_code = shortage_years.delivery_code
-            and delivery_years.water_year = shortage_years.water_year
+        role_years.scenario_id,
+        role_years.delivery_code,
+        role_years.water_year,
+        max(role_years.total_taf) filter (where role_years.series_role = 'delivery')
+            as delivery_taf,
+        max(role_years.total_taf) filter (where role_years.series_role = 'shortage')
+            as shortage_taf,
+        max(role_years.total_taf) filter (where role_years.series_role = 'demand')
+            as demand_series_taf,
+        coalesce(
+            max(role_years.month_count) filter (where role_years.series_role = 'delivery'), 0
+        ) as delivery_month_count,
+        coalesce(
+            max(role_years.month_count) filter (where role_years.series_role = 'shortage'), 0
+        ) as shortage_month_count,
+        coalesce(
+            max(role_years.month_count) filter (where role_years.series_role = 'demand'), 0
+        ) as demand_month_count,
+        max(role_years.loaded_at) as loaded_at
+    from role_years
+    group by role_years.scenario_id, role_years.delivery_code, role_years.water_year
 ),
 
-final as (
+{# the scenario has the delivery's demand series (in any year) #}
+demand_bases as (
+    select distinct
+        role_years.scenario_id,
+        role_years.delivery_code
+    from role_years
+    where role_years.series_role = 'demand'
+),
+
+based as (
     select
         joined.scenario_id,
         joined.delivery_code,
         joined.water_year,
-        deliveries.delivery_type,
         joined.delivery_taf,
         joined.shortage_taf,
-        joined.delivery_taf + joined.shortage_taf as demand_taf,
         case
-            when joined.delivery_taf + joined.shortage_taf <> 0
-                then 100 * joined.delivery_taf / (joined.delivery_taf + joined.shortage_taf)
-        end as percent_demand_met,
-        joined.shortage_taf > parameters.shortage_year_threshold_taf as is_shortage_year,
-        (
-            joined.delivery_month_count >= parameters.annual_min_months
-            and joined.shortage_month_count >= parameters.annual_min_months
-        ) as is_complete_year,
-        parameters.parameters_hash,
+            when demand_bases.delivery_code is not null then 'demand_series'
+            else 'delivery_plus_shortage'
+        end as demand_basis,
+        case
+            when demand_bases.delivery_code is not null then joined.demand_series_taf
+            else joined.delivery_taf + joined.shortage_taf
+        end as demand_taf,
+        joined.delivery_month_count,
+        case
+            when demand_bases.delivery_code is not null then joined.demand_month_count
+            else joined.shortage_month_count
+        end as demand_month_count,
         joined.loaded_at
     from joined
-    inner join deliveries on joined.delivery_code = deliveries.delivery_code
+    left join demand_bases
+        on
+            joined.scenario_id = demand_bases.scenario_id
+            and joined.delivery_code = demand_bases.delivery_code
+),
+
+delivery_types as (
+    select distinct
+        delivery_series.delivery_code,
+        delivery_series.delivery_type
+    from delivery_series
+),
+
+final as (
+    select
+        based.scenario_id,
+        based.delivery_code,
+        based.water_year,
+        delivery_types.delivery_type,
+        based.delivery_taf,
+        based.shortage_taf,
+        based.demand_taf,
+        based.demand_basis,
+        case
+            when based.demand_taf <> 0 then 100 * based.delivery_taf / based.demand_taf
+        end as percent_demand_met,
+        based.shortage_taf > parameters.shortage_year_threshold_taf as is_shortage_year,
+        (
+            based.delivery_month_count >= parameters.annual_min_months
+            and based.demand_month_count >= parameters.annual_min_months
+        ) as is_complete_year,
+        parameters.parameters_hash,
+        based.loaded_at
+    from based
+    inner join delivery_types on based.delivery_code = delivery_types.delivery_code
     cross join parameters
 )
 

@@ -1,10 +1,14 @@
 {#-
     One row per loaded scenario, tier indicator and rated location: the level
     1 (best) to 4 (worst), whether it was computed from model output or
-    delivered by a research team, and the numbers that decided it (shares of
-    years or months meeting each level's threshold and violating its limit,
-    the indicator's metric and, for GW_STOR, the baseline's). Delivered
-    multi-value indicators have no location rows (they arrive as counts).
+    delivered by a research team (with the delivered row's source and whether
+    it is a placeholder), and the numbers that decided it (shares of years or
+    months meeting each level's threshold and violating its limit, the
+    indicator's metric and, for GW_STOR, the baseline's). A computed location
+    the rule could not rate (an input series missing, no CalSim3 series, no
+    usable value) keeps its row with tier_level NULL and the reason in
+    unrated_reason. Delivered multi-value indicators have no location rows
+    (they arrive as counts).
 -#}
 with
 
@@ -24,7 +28,8 @@ final as (
         locations.location_type,
         locations.label as location_label,
         levels.result_source,
-        levels.delivered_source,
+        levels.source,
+        levels.is_placeholder,
         levels.metric_code,
         levels.metric_unit,
         levels.tier_level::integer as tier_level,
@@ -36,7 +41,8 @@ final as (
         levels.level_2_limit_share::double precision as level_2_limit_share,
         levels.level_3_limit_share::double precision as level_3_limit_share,
         levels.metric_value::double precision as metric_value,
-        levels.baseline_metric_value::double precision as baseline_metric_value
+        levels.baseline_metric_value::double precision as baseline_metric_value,
+        levels.unrated_reason
     from levels
     inner join locations
         on

@@ -20,7 +20,7 @@ with_factor as (
         series.series_key as variable_key,
         series.start_month,
         series.monthly_values,
-        units.taf_per_cfs_day
+        units.taf_per_cfs_day::double precision as taf_per_cfs_day
     from series
     left join units on series.units = units.unit_code
 ),

@@ -1,6 +1,7 @@
 -- Every (B, C) pair a lookup points at must be a row of `variables` with the
--- kind the lookup expects: reservoir storage and levels, demand-unit and
--- project deliveries and shortages. Returns the dangling references.
+-- kind the lookup expects: reservoir storage and levels, demand-unit
+-- deliveries, shortages and demands, project deliveries and shortages.
+-- Returns the dangling references.
 
 with
 
@@ -8,8 +9,8 @@ reservoirs as (
     select * from {{ ref('reservoirs') }}
 ),
 
-demand_units as (
-    select * from {{ ref('demand_units') }}
+demand_unit_series as (
+    select * from {{ ref('demand_unit_series') }}
 ),
 
 delivery_aggregates as (
@@ -48,22 +49,12 @@ references_made as (
     where dead_pool_level_b_part is not null
     union all
     select
-        'demand_units' as seed_name,
+        'demand_unit_series' as seed_name,
         du_code as entity_code,
-        delivery_b_part as b_part,
-        delivery_c_part as c_part,
-        'delivery' as expected_kind
-    from demand_units
-    where delivery_b_part is not null or delivery_c_part is not null
-    union all
-    select
-        'demand_units' as seed_name,
-        du_code as entity_code,
-        shortage_b_part as b_part,
-        shortage_c_part as c_part,
-        'shortage' as expected_kind
-    from demand_units
-    where shortage_b_part is not null or shortage_c_part is not null
+        b_part,
+        c_part,
+        series_role as expected_kind
+    from demand_unit_series
     union all
     select
         'delivery_aggregates' as seed_name,

@@ -1,5 +1,5 @@
--- Flow units, and only flow units, carry the CFS-to-TAF factor
--- 86400 / 43560 / 1000 = 0.0019834711 (TAF per CFS-day).
+-- Flow units, and only flow units, carry the CFS-to-TAF factor, and it is exactly
+-- the double precision number 86400 / 43560 / 1000 (TAF per CFS-day), bit for bit.
 
 with
 
@@ -18,7 +18,8 @@ final as (
         is_flow != (quantity = 'flow')
         or is_flow != (taf_per_cfs_day is not null)
         or (unit_code = 'CFS' and not is_flow)
-        or abs(taf_per_cfs_day - 86400.0 / 43560.0 / 1000.0) > 1e-10
+        or taf_per_cfs_day::double precision
+        != 86400::double precision / 43560::double precision / 1000::double precision
 )
 
 select * from final

@@ -1,3 +1,5 @@
+{{ config(severity="warn") }}
+
 -- Every active, loaded scenario has a delivered row for every active
 -- delivered indicator (a warning: the research teams' files may lag a new
 -- scenario; until they arrive the indicator is missing for it).

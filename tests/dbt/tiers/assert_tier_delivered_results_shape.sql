@@ -1,6 +1,7 @@
 -- A delivered result matches its indicator: delivered indicators only;
 -- multi-value rows carry four non-negative counts with a positive total and
--- no single level; single-value rows carry a level and no counts.
+-- no single level; single-value rows carry a level and no counts. A row
+-- copied from COEQWAL's published table is flagged as a placeholder.
 
 with
 
@@ -22,6 +23,7 @@ final as (
     left join indicators on delivered.indicator_code = indicators.indicator_code
     where
         indicators.indicator_code is null
+        or (delivered.source = 'coeqwal_tier_result_csv' and not delivered.is_placeholder)
         or indicators.result_source <> 'delivered'
         or (
             indicators.tier_type = 'multi_value'

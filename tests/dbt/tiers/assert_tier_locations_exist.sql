@@ -1,8 +1,9 @@
 -- Every tier location exists in its entity seed (reservoirs, demand units,
 -- water budget areas; Delta stations and systems as the entity_code of a
--- variable of that entity type), the series it names exists in `variables`,
--- a rated reservoir is a tier reservoir and a rated demand unit has a delivery
--- variable; every computed or single-value indicator has a rated location.
+-- variable of that entity type), the series it names exists in `variables`
+-- and a rated reservoir is a tier reservoir; every computed or single-value
+-- indicator has a rated location. (A rated demand unit needs no series: one
+-- without any in demand_unit_series gets a row saying so.)
 
 with
 
@@ -40,7 +41,7 @@ entities as (
     select
         'demand_unit' as location_type,
         demand_units.du_code as entity_code,
-        demand_units.delivery_b_part is not null as is_eligible
+        true as is_eligible
     from demand_units
     union all
     select
@@ -63,7 +64,7 @@ missing_entities as (
         locations.location_code,
         case
             when entities.entity_code is null then 'no such ' || locations.location_type
-            else 'not eligible (tier reservoir / delivery variable)'
+            else 'not eligible (not a tier reservoir)'
         end as problem
     from locations
     left join entities

@@ -1,6 +1,7 @@
--- Every rated location of a computed indicator has rule parameters, and every
--- parameter row belongs to a rated location of a computed indicator (a
--- location without parameters would silently fall to level 4).
+-- Every rated location of a computed indicator has rule parameters, its own
+-- or the indicator's default rows (location_code `*`), and every parameter
+-- row belongs to a rated location of a computed indicator or is the default
+-- of a computed indicator (a location without parameters would get no level).
 
 with
 
@@ -34,20 +35,44 @@ parameterised as (
     from parameters
 ),
 
-final as (
+unparameterised as (
     select
-        coalesce(rated.indicator_code, parameterised.indicator_code) as indicator_code,
-        coalesce(rated.location_code, parameterised.location_code) as location_code,
+        rated.indicator_code,
+        rated.location_code,
+        'rated location without parameters (own or default)' as problem
+    from rated
+    where not exists (
+        select parameterised.location_code
+        from parameterised
+        where
+            parameterised.indicator_code = rated.indicator_code
+            and parameterised.location_code in (rated.location_code, '*')
+    )
+),
+
+stray as (
+    select
+        parameterised.indicator_code,
+        parameterised.location_code,
         case
-            when parameterised.location_code is null then 'rated location without parameters'
+            when parameterised.location_code = '*'
+                then 'default parameters for an indicator that is not computed'
             else 'parameters for a location that is not rated'
         end as problem
-    from rated
-    full outer join parameterised
-        on
+    from parameterised
+    where not exists (
+        select rated.location_code
+        from rated
+        where
             rated.indicator_code = parameterised.indicator_code
-            and rated.location_code = parameterised.location_code
-    where rated.location_code is null or parameterised.location_code is null
+            and parameterised.location_code in ('*', rated.location_code)
+    )
+),
+
+final as (
+    select * from unparameterised
+    union all
+    select * from stray
 )
 
 select * from final
