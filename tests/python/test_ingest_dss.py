@@ -559,9 +559,7 @@ def test_a_table_from_before_partitioning_becomes_the_default_partition(
     (in the DEFAULT partition) and replaces only its own scenario's."""
     from ingest import localdb
 
-    url = test_db.with_database(f"{DATABASE}_legacy")
-    localdb.drop_database(url)
-    localdb.ensure_database(url)
+    url = fresh_database(test_db, f"{DATABASE}_legacy")
     q = sql_runner(url.url())
     env = {"COEQWAL_DATABASE": url.database}
     ingest("--scenario", "s0020", str(sample_files["s0020"]), env=env)
@@ -571,9 +569,10 @@ def test_a_table_from_before_partitioning_becomes_the_default_partition(
         "alter table raw_dss.plain drop column value_precision;"
         "insert into raw_dss.plain select * from raw_dss.plain;"  # a second scenario
         "update raw_dss.plain set scenario_id = 'kept' where ctid in "
-        "(select ctid from raw_dss.plain order by ctid limit 60);"
+        "(select ctid from raw_dss.plain order by ctid limit %s);"
         "drop table raw_dss.dss_series;"
-        "alter table raw_dss.plain rename to dss_series"
+        "alter table raw_dss.plain rename to dss_series",
+        (sample_series,),
     )
     kept = scenario_state(q, "kept")
     assert kept[0] == sample_series and scenario_state(q, "s0020")[0] == sample_series

@@ -8,6 +8,7 @@ other tests is never disturbed.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -45,6 +46,14 @@ def private_home():
     shutil.rmtree(home, ignore_errors=True)
 
 
+def _pidfile(up_stdout: str) -> Path:
+    """The cluster's postmaster.pid, found where `coeqwal db up` says the data is
+    (under the project, or elsewhere when the postgres user cannot reach it)."""
+    match = re.search(r"\(data in (.+)\)", up_stdout)
+    assert match, up_stdout
+    return Path(match[1]) / "postmaster.pid"
+
+
 def _select_one(url: str) -> int:
     conn = psycopg2.connect(url, connect_timeout=5)
     try:
@@ -60,7 +69,7 @@ def _select_one(url: str) -> int:
 
 
 def test_up_twice_status_url_down(private_home):
-    home, env = private_home
+    _, env = private_home
     env = {**env, "COEQWAL_DATABASE": "coeqwal"}
     first = coeqwal("db", "up", env=env)
     assert f"port {env['COEQWAL_PG_PORT']}" in first.stdout
@@ -68,10 +77,12 @@ def test_up_twice_status_url_down(private_home):
     assert url.startswith("postgresql://coeqwal:") and f":{env['COEQWAL_PG_PORT']}/" in url
     assert _select_one(url) >= 150000
 
-    pid_before = (home / ".coeqwal/pg/data/postmaster.pid").read_text().splitlines()[0]
+    pidfile = _pidfile(first.stdout)
+    pid_before = pidfile.read_text().splitlines()[0]
     again = coeqwal("db", "up", env=env)  # harmless: same server, same pid
     assert again.returncode == 0
-    assert (home / ".coeqwal/pg/data/postmaster.pid").read_text().splitlines()[0] == pid_before
+    assert _pidfile(again.stdout) == pidfile
+    assert pidfile.read_text().splitlines()[0] == pid_before
 
     status = coeqwal("db", "status", env=env)
     assert "running" in status.stdout and pid_before in status.stdout
@@ -89,9 +100,8 @@ def test_up_twice_status_url_down(private_home):
 
 
 def test_up_recovers_after_killed_postmaster(private_home):
-    home, env = private_home
-    coeqwal("db", "up", env=env)
-    pidfile = home / ".coeqwal/pg/data/postmaster.pid"
+    _, env = private_home
+    pidfile = _pidfile(coeqwal("db", "up", env=env).stdout)
     pid = int(pidfile.read_text().splitlines()[0])
     os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 10
