@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.python.conftest import ROOT, TEST_DATABASE, coeqwal, sql_runner
+from tests.python.conftest import ROOT, TEST_DATABASE, coeqwal, fresh_database, sql_runner
 
 pytestmark = pytest.mark.db
 
@@ -513,21 +513,34 @@ REAL_DATABASE = f"{TEST_DATABASE}_tiers_real"
 
 
 @pytest.fixture(scope="module")
-def real_tiers(test_db, shared_data) -> dict:
+def real_tiers(test_db, shared_data, sample_files) -> dict:
     """The real CalSim II file (none of the tier inputs: post-processor B parts
-    such as `d419_swp_dts`) loaded as s0020 in a database of its own, through
-    the CLI: one ingest, one full build (which must pass every tier test)."""
-    from ingest import localdb
-
-    url = test_db.with_database(REAL_DATABASE)
-    localdb.drop_database(url)
-    localdb.ensure_database(url)
+    such as `d419_swp_dts`) loaded as an EXTRA scenario, s0021, into a database
+    of its own that already serves two sample scenarios (s0020 and s0044, whose
+    baseline it is), through the CLI: the tiers are read before and after, and
+    the second build must pass every tier test."""
+    url = fresh_database(test_db, REAL_DATABASE)
     env = {"COEQWAL_DATABASE": REAL_DATABASE}
-    path = Path(shared_data) / "dss" / "calsim2_postproc_v7.dss"
-    coeqwal("ingest", "dss", "--scenario", "s0020", str(path), env=env)
-    build = coeqwal("build", env=env, check=False)
     sql = sql_runner(url.url())
-    return {"build": build, "sql": sql}
+    for scenario_id in ("s0020", "s0044"):
+        coeqwal("ingest", "dss", "--scenario", scenario_id, str(sample_files[scenario_id]), env=env)
+    coeqwal("build", env=env)
+    before = (read_results(sql), read_location_results(sql))
+    path = Path(shared_data) / "dss" / "calsim2_postproc_v7.dss"
+    coeqwal("ingest", "dss", "--scenario", "s0021", str(path), env=env)
+    build = coeqwal("build", env=env, check=False)
+    return {"build": build, "sql": sql, "before": before}
+
+
+def test_other_scenarios_tiers_unchanged_by_a_file_without_tier_inputs(real_tiers):
+    build, sql = real_tiers["build"], real_tiers["sql"]
+    assert build.returncode == 0, (build.stdout + build.stderr)[-3000:]
+    results_before, locations_before = real_tiers["before"]
+    assert {s for s, _ in results_before} == {"s0020", "s0044"}
+    results = {k: v for k, v in read_results(sql).items() if k[0] != "s0021"}
+    locations = {k: v for k, v in read_location_results(sql).items() if k[0] != "s0021"}
+    assert results == results_before
+    assert locations == locations_before
 
 
 def test_real_file_without_tier_inputs_gets_rows_that_say_so(real_tiers):
@@ -537,7 +550,7 @@ def test_real_file_without_tier_inputs_gets_rows_that_say_so(real_tiers):
         r[0]
         for r in sql(
             "select distinct upper(b_part) || '/' || upper(c_part) from raw_dss.dss_series"
-            " where scenario_id = 's0020'"
+            " where scenario_id = 's0021'"
         )
     }
     assert len(loaded) == 162
@@ -577,7 +590,7 @@ def test_real_file_without_tier_inputs_gets_rows_that_say_so(real_tiers):
     got = {
         (i, loc): (v["level"], v["reason"])
         for (s, i, loc), v in locations.items()
-        if s == "s0020" and i in COMPUTED
+        if s == "s0021" and i in COMPUTED
     }
     assert got == {key: (None, reason) for key, reason in expected.items()}
     assert expected[("CWS_DEL", "02_PU")] == (
@@ -588,7 +601,7 @@ def test_real_file_without_tier_inputs_gets_rows_that_say_so(real_tiers):
     )
     sizes = {"RES_STOR": 8, "CWS_DEL": 71, "GW_STOR": 42, "FW_DELTA_USES": 1, "FW_EXP": 1}
     for indicator, size in sizes.items():
-        row = results[("s0020", indicator)]
+        row = results[("s0021", indicator)]
         assert row["counts"] == [0, 0, 0, 0] and row["total"] == 0, indicator
         assert row["unrated"] == size, indicator
         assert row["shares"] == [None] * 4, indicator

@@ -81,6 +81,9 @@ metrics as (
                 ),
                 1
             )
+            {#- ordered, so that the same months give a bit-identical total
+                whatever order the rows arrive in (other scenarios loaded) #}
+            order by months.month_date
         ) / 1000 as metric_value,
         null::double precision as baseline_metric_value
     from months
