@@ -11,14 +11,21 @@ Measures, in its own database (`coeqwal_bench`) on the active server:
 For each: seconds, values per second, peak RSS of the client, and bytes per
 value on disk (table + TOAST + indexes).
 
+`coeqwal bench --publish` measures instead what publishing a build costs
+(bench_publish): `coeqwal build` (shadow schemas, then the switch) against the
+same build in place (`coeqwal build --select fqn:*`), wall time and the database's
+extra bytes during the build.
+
 Speed targets are measured here, never by timed tests.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,17 +58,31 @@ LAST_CPU_SECONDS: list[float] = []  # user + system CPU of each timed child, in 
 
 
 def timed_child(
-    cmd: list[str], env: dict[str, str] | None = None, echo: bool = False
+    cmd: list[str],
+    env: dict[str, str] | None = None,
+    echo: bool = False,
+    lines: list[str] | None = None,
 ) -> tuple[float, int]:
     """Run a child process; return (wall seconds, its peak RSS in bytes).
 
     Its CPU time (user + system, with its own children's: the DSS reading
     children) is appended to LAST_CPU_SECONDS: on a shared machine it varies much
-    less than the wall time."""
+    less than the wall time. `lines`, when given, receives its stdout (echoed
+    too when `echo`)."""
     start = time.monotonic()
+    capture = lines is not None
     proc = subprocess.Popen(
-        cmd, env={**os.environ, **(env or {})}, stdout=None if echo else subprocess.DEVNULL
+        cmd,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE if capture else None if echo else subprocess.DEVNULL,
+        text=capture,
     )
+    if capture:
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            if echo:
+                print(line, end="", flush=True)
+        proc.stdout.close()
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.monotonic() - start
@@ -112,8 +133,9 @@ def _psql(db, command: str) -> list[str]:
     return proc.stdout.splitlines()
 
 
-def main(full_size: bool = True, warehouse: bool = True) -> int:
-    """The ingest benchmark, then (unless `warehouse` is false) the dbt build's."""
+def main(full_size: bool = True, warehouse: bool = True, publish: bool = False) -> int:
+    """The ingest benchmark, then (unless `warehouse` is false) the dbt build's; or,
+    with `publish`, only the cost of publishing a build (bench_publish)."""
     from ingest import localdb
 
     if not external_url():
@@ -131,6 +153,8 @@ def main(full_size: bool = True, warehouse: bool = True) -> int:
 
         path = ensure_samples(sample_dir())[0]
     coeqwal = str(Path(sys.executable).parent / "coeqwal")
+    if publish:
+        return bench_publish(db, env, coeqwal, path)
 
     # 1. end-to-end ingest through the CLI
     print("ingest through the CLI (its own summary, with dlt's phases):")
@@ -279,3 +303,232 @@ def bench_warehouse(db, env, coeqwal: str, path: Path, values: int) -> None:
     print("\nAPI latency with two full-size scenarios loaded (pgbench, as web_anon):")
     for line in bench_api.run(db):
         print(line)
+
+
+# `coeqwal build --select` builds in place; this selector names every node that
+# `coeqwal build` builds (all but the sources, which dbt build never builds).
+IN_PLACE_SELECT = "fqn:*"
+SIZE_EVERY_SECONDS = 0.5
+
+
+class _SizeSampler:
+    """pg_database_size(current_database()) every SIZE_EVERY_SECONDS, from its own
+    connection in a thread, while a build runs: its size before, peak and after."""
+
+    def __init__(self, db) -> None:
+        from ingest import ops
+
+        self.conn = ops.connect(db)
+        self.stop = threading.Event()
+        self.samples = 0
+        self.before = self.size()
+        self.peak = self.before
+        self.after = self.before
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def size(self) -> int:
+        with self.conn.cursor() as cur:
+            cur.execute("select pg_database_size(current_database())")
+            return int(cur.fetchone()[0])
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                self.peak = max(self.peak, self.size())
+                self.samples += 1
+            except Exception:
+                pass  # a missed sample (e.g. a file removed while counted): the next counts
+            self.stop.wait(SIZE_EVERY_SECONDS)
+
+    def __enter__(self) -> _SizeSampler:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join()
+        try:
+            self.after = self.size()
+            self.peak = max(self.peak, self.after)
+        finally:
+            self.conn.close()
+
+
+@dataclass
+class BuildMeasure:
+    kind: str
+    mode: str  # "in place" or "publish"
+    seconds: float
+    extra_peak: int
+    after_minus_before: int
+    switch_ms: int | None
+    nodes: int
+    computed: str  # the scenarios whose store tables this build wrote
+
+    def row(self) -> str:
+        switch = "-" if self.switch_ms is None else f"{self.switch_ms:,}"
+        return (
+            f"| {self.kind} | {self.mode} | {self.seconds:,.1f} | {_mb(self.extra_peak)} | "
+            f"{_mb(self.after_minus_before)} | {switch} | {self.nodes} | {self.computed or '-'} |"
+        )
+
+
+def _mb(n: int) -> str:
+    return f"{n / 2**20:+,.1f} MB"
+
+
+def _build_failure(db, cmd: list[str], exc: Exception) -> RuntimeError:
+    """The failed build's nodes, from dbt's run_results.json, as one message."""
+    from ingest.build import run_results, target_path
+
+    failed = [
+        f"{r['unique_id']}: {' '.join((r.get('message') or '').split())[:300]}"
+        for r in run_results().get("results", [])
+        if r.get("status") in ("error", "fail", "runtime error")
+    ]
+    where = target_path() / "run_results.json"
+    return RuntimeError(
+        f"`{' '.join(cmd[1:])}` failed on {db.database} ({exc}); failing nodes in {where}: "
+        + ("; ".join(failed) if failed else "none recorded")
+    )
+
+
+def _measured_build(db, env, coeqwal: str, kind: str, in_place: bool) -> BuildMeasure:
+    """One `coeqwal build` through the CLI, the database's size sampled meanwhile."""
+    cmd = [coeqwal, "build", *(["--select", IN_PLACE_SELECT] if in_place else [])]
+    started = _psql(db, "select now()")[0]
+    out: list[str] = []
+    print(f"\n$ coeqwal {' '.join(cmd[1:])}   ({kind})", flush=True)
+    with _SizeSampler(db) as sizes:
+        try:
+            seconds, _ = timed_child(cmd, env, echo=True, lines=out)
+        except RuntimeError as exc:
+            raise _build_failure(db, cmd, exc) from None
+    switched = [int(m.group(1)) for line in out if (m := re.search(r"switched in (\d+) ms", line))]
+    invocation, nodes = _psql(
+        db,
+        "select invocation_id || '|' || node_count from ops.dbt_runs "
+        f"where command like 'build%' and started_at >= '{started}'::timestamptz - interval '1 s' "
+        "order by finished_at desc limit 1",
+    )[0].split("|")
+    computed = _psql(
+        db,
+        "select coalesce(string_agg(distinct scenario_id, ' '), '') from store.scenario_parts "
+        f"where invocation_id = '{invocation}' and scenario_id is not null",
+    )
+    return BuildMeasure(
+        kind=kind,
+        mode="in place" if in_place else "publish",
+        seconds=seconds,
+        extra_peak=sizes.peak - sizes.before,
+        after_minus_before=sizes.after - sizes.before,
+        switch_ms=switched[-1] if switched else None,
+        nodes=int(nodes),
+        computed=computed[0] if computed else "",
+    )
+
+
+def _store_sizes(db, top: int = 8) -> list[str]:
+    """The largest scenario_store models: their tables in schema store, as rows."""
+    rows = _psql(
+        db,
+        """
+        select parts.model_name, count(*), count(distinct parts.scenario_id),
+            count(*) filter (where exists (
+                select from pg_depend as dep
+                where dep.refobjid = cls.oid and dep.classid = 'pg_rewrite'::regclass
+            )),
+            sum(pg_total_relation_size(cls.oid))
+        from store.scenario_parts as parts
+        inner join pg_namespace as nsp on nsp.nspname = 'store'
+        inner join pg_class as cls
+            on cls.relnamespace = nsp.oid and cls.relname = parts.relation_name
+        group by parts.model_name
+        order by 5 desc
+        """,
+    )
+    out = [
+        "| store model | tables | scenarios | tables a view reads | bytes (tables + indexes) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for row in rows[:top]:
+        model, tables, scenarios, read, size = row.split("|")
+        out.append(f"| {model} | {tables} | {scenarios} | {read} | {int(size) / 2**20:,.1f} MB |")
+    return out
+
+
+def bench_publish(db, env, coeqwal: str, path: Path, rounds: int = 2) -> int:
+    """What publishing costs: `coeqwal build` (shadow schemas, then the switch)
+    against the same build in place (`coeqwal build --select fqn:*`), alternating
+    (ABBA) so that a busy machine weighs on both alike:
+    a. no change: nothing loaded since the last build;
+    b. one scenario to compute: SECOND_SCENARIO added, then loaded again (a new
+       load is a changed scenario), so that every build computes exactly one.
+    Each build runs through the CLI as a child process; the database's size is
+    sampled meanwhile from another connection."""
+    load_start = os.getloadavg()
+    run_start = time.monotonic()
+    ingest = [coeqwal, "ingest", "dss", "--scenario"]
+    print(f"publish benchmark on {db.database}: {path.name}, {os.cpu_count()} CPUs", flush=True)
+    seconds, _ = timed_child([*ingest, BENCH_SCENARIO, str(path)], env)
+    print(f"ingest {BENCH_SCENARIO}: {seconds:.1f} s", flush=True)
+    results = [_measured_build(db, env, coeqwal, f"first scenario ({BENCH_SCENARIO})", False)]
+
+    # a. no change, in place / publish alternating
+    for n in range(rounds):
+        for in_place in (True, False) if n % 2 == 0 else (False, True):
+            results.append(_measured_build(db, env, coeqwal, "no change", in_place))
+
+    # b. one scenario computed per build: added once, then loaded again before each
+    for n in range(rounds):
+        for in_place in (False, True) if n % 2 == 0 else (True, False):
+            added = n == 0 and not in_place
+            cmd = [*ingest, SECOND_SCENARIO, str(path), *([] if added else ["--force"])]
+            seconds, _ = timed_child(cmd, env)
+            print(f"ingest {SECOND_SCENARIO}{'' if added else ' --force'}: {seconds:.1f} s")
+            kind = f"{SECOND_SCENARIO} {'added' if added else 'loaded again'}"
+            results.append(_measured_build(db, env, coeqwal, kind, in_place))
+
+    load_end = os.getloadavg()
+    print(f"\npublish benchmark: {path.name}, {db.database}")
+    print(
+        "| build kind | mode | wall s | extra bytes peak | bytes after-before | switch ms "
+        "| nodes | scenarios computed |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---|")
+    for m in results:
+        print(m.row())
+
+    def mean(kinds: tuple[str, ...], mode: str) -> float:
+        walls = [m.seconds for m in results[1:] if m.mode == mode and m.kind.startswith(kinds)]
+        return sum(walls) / len(walls)
+
+    for label, kinds in (("no change", ("no change",)), ("one scenario", (SECOND_SCENARIO,))):
+        publish_wall, in_place_wall = mean(kinds, "publish"), mean(kinds, "in place")
+        print(
+            f"\n{label}: publish / in place wall = {publish_wall:.1f} / {in_place_wall:.1f} s "
+            f"= {publish_wall / in_place_wall:.3f} (target <= 1.10)"
+        )
+    nodes = {
+        mode: sorted({m.nodes for m in results if m.mode == mode})
+        for mode in ("in place", "publish")
+    }
+    if len({m.nodes for m in results}) != 1:
+        print(f"warning: the builds ran different numbers of nodes: {nodes}")
+    else:
+        print(
+            f"every build, in place ({IN_PLACE_SELECT}) or published, ran {results[0].nodes} nodes"
+        )
+    print(
+        f"\nload average (1, 5, 15 min) at start: {', '.join(f'{x:.2f}' for x in load_start)}; "
+        f"at end: {', '.join(f'{x:.2f}' for x in load_end)}; on {os.cpu_count()} CPUs"
+    )
+    print(
+        f"database size at end: {int(_psql(db, 'select pg_database_size(current_database())')[0]) / 2**20:,.1f} MB; "
+        f"raw_dss.dss_series {_raw_bytes(db) / 2**20:,.1f} MB"
+    )
+    print("\nlargest marts, their tables in schema store:")
+    for line in _store_sizes(db):
+        print(line)
+    print(f"\nwhole publish benchmark: {time.monotonic() - run_start:,.0f} s")
+    return 0

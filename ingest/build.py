@@ -53,6 +53,16 @@ def dbt_executable() -> str:
     return str(local) if local.exists() else "dbt"
 
 
+def _die_with_parent() -> None:
+    """In the dbt child (Linux): SIGKILL when coeqwal dies, even by kill -9, so no
+    dbt outlives the build lock it ran under."""
+    import contextlib
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def run_dbt(args: list[str], db: DatabaseUrl | None = None, *, quiet: bool = False) -> int:
     """Run one dbt command in the project with the active database's profile."""
     db = db or active_database()
@@ -68,6 +78,7 @@ def run_dbt(args: list[str], db: DatabaseUrl | None = None, *, quiet: bool = Fal
         stderr=subprocess.STDOUT if quiet else None,
         text=True,
         start_new_session=True,
+        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
     )
     guard.PROCESS_GROUPS.add(proc.pid)
     try:
@@ -132,6 +143,38 @@ def run_dbt_build(
         raise BuildError(str(exc)) from None
 
 
+def run_audit(db: DatabaseUrl | None = None, *, wait_timeout: float | None = None) -> int:
+    """Every data test on every scenario of the published warehouse (`coeqwal audit`).
+
+    A build tests the scenarios it computed (macros/publish/scoped_tests.sql);
+    the audit reads everything, so its time grows with the warehouse: run it
+    nightly or after an upgrade. Recorded in ops.dbt_runs as `audit` (failing
+    rows in ops_audit); exits 1 with one line when a test fails. Holds the build
+    lock (a build and an audit would write the same ops_audit tables)."""
+    db = db or active_database()
+    reason = guard.ping(db)
+    if reason:
+        raise BuildError(guard.lost_message(db, reason))
+    try:
+        with guard.watched(db, guard.exit_lost), guard.build_lock(db, wait_timeout):
+            code, results = run_dbt_recorded(
+                ["test"], db, extra=["--vars", json.dumps({"audit": True})], label="audit"
+            )
+    except guard.LockTimeout as exc:
+        raise BuildError(str(exc)) from None
+    failed = [
+        r["unique_id"].split(".", 2)[-1]
+        for r in results.get("results", [])
+        if r["status"] in ("error", "fail")
+    ]
+    counts = summarize(results).replace("dbt build:", "audit:")
+    if code != 0:
+        first = failed[0] if failed else f"exit code {code}"
+        raise BuildError(f"audit failed: {len(failed)} test(s); first: {first}")
+    print(counts)
+    return 0
+
+
 def seeds_with_new_columns(db: DatabaseUrl) -> list[str]:
     """Seeds whose CSV header no longer matches the columns of their table.
 
@@ -161,34 +204,57 @@ def seeds_with_new_columns(db: DatabaseUrl) -> list[str]:
 
 
 def _build_locked(select: str | None, db: DatabaseUrl, full_refresh: bool = False) -> int:
-    from ingest import ops
+    """The whole project into shadow schemas, then published (ingest/publish.py);
+    a `select`ion is built in place, as plain dbt does (for development)."""
+    from ingest import ops, publish
 
     ops.ensure_ops_tables(db)
-    changed = [] if full_refresh else seeds_with_new_columns(db)
+    shadow = select is None
+    loads: dict[str, str] = {}
+    if shadow:
+        publish.prepare(db)
+        conn = ops.connect(db)
+        try:
+            with conn.cursor() as cur:
+                loads = publish.published_loads(cur)
+        finally:
+            conn.close()
+    changed = [] if (full_refresh or shadow) else seeds_with_new_columns(db)
     if changed:
         print(f"seeds whose columns changed, reloaded whole: {', '.join(changed)}")
         code, _ = run_dbt_recorded(["seed", "--full-refresh", "--select", *changed], db)
         if code != 0:
             raise BuildError(f"dbt seed --full-refresh of {', '.join(changed)} failed")
-    for args in (["build"],):
-        if select:
-            args = [*args, "--select", select]
-        if full_refresh:
-            args = [*args, "--full-refresh"]
-        code, results = run_dbt_recorded(args, db)
-        if code != 0:
-            reason = guard.ping(db, 5.0)
-            if reason:  # a dropped connection, not the node dbt names first
-                raise BuildError(guard.lost_message(db, reason))
-            failed = [
-                f"{r['unique_id']}: {(r.get('message') or '').strip().splitlines()[0:1]}"
-                for r in results.get("results", [])
-                if r["status"] in ("error", "fail")
-            ]
-            first = failed[0] if failed else f"exit code {code}"
-            check_source_freshness(db)
-            raise BuildError(f"dbt {args[0]} failed ({len(failed)} node(s)); first: {first}")
+    args = ["build"]
+    if select:
+        args = [*args, "--select", select]
+    if full_refresh:
+        args = [*args, "--full-refresh"]
+    extra = ["--vars", json.dumps({"schema_suffix": publish.SUFFIX})] if shadow else []
+    code, results = run_dbt_recorded(args, db, extra=extra)
+    if code != 0:
+        reason = guard.ping(db, 5.0)
+        if reason:  # a dropped connection, not the node dbt names first
+            raise BuildError(guard.lost_message(db, reason))
+        if shadow:
+            publish.discard(db)
+        failed = [
+            f"{r['unique_id']}: {(r.get('message') or '').strip().splitlines()[0:1]}"
+            for r in results.get("results", [])
+            if r["status"] in ("error", "fail")
+        ]
+        first = failed[0] if failed else f"exit code {code}"
+        check_source_freshness(db)
+        unchanged = "; nothing published, clients see the previous build" if shadow else ""
+        raise BuildError(f"dbt {args[0]} failed ({len(failed)} node(s)); first: {first}{unchanged}")
     print(summarize(results))
+    if shadow:
+        invocation = (results.get("metadata") or {}).get("invocation_id")
+        try:
+            seconds = publish.publish(db, invocation, loads)
+        except Exception as exc:
+            raise BuildError(f"publish failed, clients see the previous build: {exc}") from None
+        print(f"published: {len(loads)} scenario load(s), switched in {seconds * 1000:.0f} ms")
     check_source_freshness(db)
     return 0
 
@@ -201,19 +267,29 @@ def fresh_artifact(name: str, since: float) -> dict:
     return json.loads(path.read_text())
 
 
-def run_dbt_recorded(args: list[str], db: DatabaseUrl, *, quiet: bool = False) -> tuple[int, dict]:
-    """Run dbt and land its run results in ops (issue 9); returns (exit code, results)."""
+def run_dbt_recorded(
+    args: list[str],
+    db: DatabaseUrl,
+    *,
+    quiet: bool = False,
+    extra: list[str] | None = None,
+    label: str | None = None,
+) -> tuple[int, dict]:
+    """Run dbt and land its run results in ops; returns (exit code, results).
+
+    `extra` arguments (e.g. --vars) are passed to dbt but not recorded in the
+    command (ops.dbt_runs.command names what was built)."""
     import time
 
     from ingest import ops
 
     started = time.time() - 1  # file mtimes may be coarser than the clock
-    code = run_dbt(args, db, quiet=quiet)
+    code = run_dbt([*args, *(extra or [])], db, quiet=quiet)
     freshness = args[:2] == ["source", "freshness"]
     artifact = fresh_artifact("sources.json" if freshness else "run_results.json", started)
     if code != 0 and guard.ping(db, 5.0):
         return code, artifact  # the database is gone: nothing can be recorded
-    ops.record_dbt_invocation(db, " ".join(args), code, artifact)
+    ops.record_dbt_invocation(db, label or " ".join(args), code, artifact)
     return code, artifact
 
 

@@ -142,6 +142,12 @@ def _build(args: argparse.Namespace) -> int:
     )
 
 
+def _audit(args: argparse.Namespace) -> int:
+    from ingest import build
+
+    return build.run_audit(wait_timeout=args.wait_timeout)
+
+
 def _run(args: argparse.Namespace) -> int:
     from ingest import run
 
@@ -196,7 +202,7 @@ def _api(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from ingest import bench
 
-    return bench.main(full_size=not args.small)
+    return bench.main(full_size=not args.small, publish=args.publish)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -255,6 +261,18 @@ def parser() -> argparse.ArgumentParser:
     )
     build.set_defaults(func=_build)
 
+    audit = sub.add_parser(
+        "audit", help="every data test on every scenario of the published warehouse"
+    )
+    audit.add_argument(
+        "--wait-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="give up if a build still holds the build lock after SECONDS (default: wait)",
+    )
+    audit.set_defaults(func=_audit)
+
     run = sub.add_parser("run", help="the whole pipeline on the bundled sample data")
     run.set_defaults(func=_run)
 
@@ -263,6 +281,11 @@ def parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="performance benchmark, report to stdout")
     bench.add_argument("--small", action="store_true", help="sample data only (quick check)")
+    bench.add_argument(
+        "--publish",
+        action="store_true",
+        help="only the cost of publishing a build: `coeqwal build` vs a build in place",
+    )
     bench.set_defaults(func=_bench)
     return p
 

@@ -227,6 +227,21 @@ def _holder(cur) -> LockHolder | None:
     return LockHolder(*row) if row else None
 
 
+def wait_for_build(cur, what: str) -> None:
+    """Inside a transaction: wait until no build runs, and keep builds out until it ends.
+
+    A load publishes its raw data (the swap of its partition) under the build
+    lock taken shared, so a build reads the same loads from its first model to
+    its last and publishes exactly the loads it started with (ops.publishes)."""
+    cur.execute("select pg_try_advisory_xact_lock_shared(%s, %s)", BUILD_LOCK)
+    if cur.fetchone()[0]:
+        return
+    holder = _holder(cur)
+    who = holder.describe() if holder else "a build"
+    print(f"coeqwal: {what}: waiting for the running build to finish ({who})", flush=True)
+    cur.execute("select pg_advisory_xact_lock_shared(%s, %s)", BUILD_LOCK)
+
+
 @contextmanager
 def build_lock(
     db: DatabaseUrl,

@@ -149,6 +149,15 @@ create table if not exists ops.dbt_node_results (
     finished_at timestamptz,
     primary key (invocation_id, unique_id)
 );
+create table if not exists ops.publishes (
+    publish_id bigserial primary key,
+    invocation_id text,
+    published_at timestamptz not null default now(),
+    schemas text[] not null,
+    scenario_loads jsonb not null default '{}'
+);
+comment on table ops.publishes is
+    'One row per published build: the dbt invocation, the schemas switched in, and the load of each scenario it published (ops.ingest_runs).';
 create table if not exists ops.source_freshness (
     invocation_id text not null references ops.dbt_runs (invocation_id) on delete cascade,
     unique_id text not null,

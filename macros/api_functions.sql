@@ -82,7 +82,7 @@
 {%- endmacro %}
 
 {% macro api_create_exceedance_function() %}
-    {%- set curve = ref('fct_series_statistics_compact').schema ~ '.exceedance_curve' -%}
+    {%- set curve = published_relation(ref('fct_series_statistics_compact')).schema ~ '.exceedance_curve' -%}
     -- Dropped first: create or replace cannot change the columns returned.
     drop function if exists {{ this.schema }}.exceedance(text, text, text);
     create or replace function {{ this.schema }}.exceedance(
@@ -146,12 +146,12 @@
             statistics_b.value - statistics_a.value as difference,
             100 * (statistics_b.value - statistics_a.value)
             / nullif(abs(statistics_a.value), 0) as percent_difference
-        from {{ ref('fct_series_statistics') }} as statistics_a
-        inner join {{ ref('fct_series_statistics') }} as statistics_b
+        from {{ published_relation(ref('fct_series_statistics')) }} as statistics_a
+        inner join {{ published_relation(ref('fct_series_statistics')) }} as statistics_b
             on
                 statistics_a.period = statistics_b.period
                 and statistics_a.statistic_code = statistics_b.statistic_code
-        inner join {{ ref('statistic_types') }} as statistic_types
+        inner join {{ published_relation(ref('statistic_types')) }} as statistic_types
             on statistics_a.statistic_code = statistic_types.statistic_code
         where
             statistics_a.scenario_id = compare_scenarios.scenario_a
@@ -223,7 +223,7 @@
                     order by month_offset
                 ) as month_dates,
                 series.monthly_values
-            from {{ ref('fct_series_values') }} as series
+            from {{ published_relation(ref('fct_series_values')) }} as series
             cross join {{ api_series_first_month('series') }}
             where
                 series.variable_key = scenario_timeseries.variable_key

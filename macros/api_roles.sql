@@ -33,7 +33,9 @@
     function already in api. The API's own functions grant EXECUTE to web_anon
     one by one (macros/api_functions.sql). -#}
 {% macro grant_api_usage() %}
-    grant usage on schema api to {{ var("api_anon_role") }};
+    {%- set api = 'api' ~ var('schema_suffix', '') %}
+    create schema if not exists {{ api }};
+    grant usage on schema {{ api }} to {{ var("api_anon_role") }};
     alter default privileges revoke execute on functions from public;
-    revoke execute on all functions in schema api from public;
+    revoke execute on all functions in schema {{ api }} from public;
 {% endmacro %}

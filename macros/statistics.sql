@@ -168,13 +168,13 @@
     {% else %}
     {{ scenarios_changed_since_last_build(upstream) }}
     union
-    select built_rows.scenario_id
-    from {{ this }} as built_rows
-    where built_rows.scenario_id in (
-        select upstream_rows.scenario_id from {{ upstream }} as upstream_rows
-    )
-    group by built_rows.scenario_id
-    having not bool_and(built_rows.parameters_hash = {{ current_hash }})
+    select built.scenario_id
+    from {{ scenario_store_state() }} as built
+    where
+        built.scenario_id in (
+            select upstream_rows.scenario_id from {{ upstream }} as upstream_rows
+        )
+        and built.parameters_hashes is distinct from ({{ current_hash }})::text
     {% endif %}
 {% endmacro %}
 
@@ -267,19 +267,8 @@
 {% macro statistics_comparisons_to_build(pairs) %}
     select pairs_to_check.scenario_id
     from {{ pairs }} as pairs_to_check
-    left join (
-        select
-            built_rows.scenario_id,
-            min(built_rows.baseline_scenario_id) as baseline_scenario_id,
-            max(built_rows.loaded_at) as loaded_at,
-            max(built_rows.baseline_loaded_at) as baseline_loaded_at,
-            string_agg(
-                distinct built_rows.parameters_hash::text, ','
-                order by built_rows.parameters_hash::text
-            ) as parameters_hashes
-        from {{ this }} as built_rows
-        group by built_rows.scenario_id
-    ) as built on pairs_to_check.scenario_id = built.scenario_id
+    left join {{ scenario_store_state() }} as built
+        on pairs_to_check.scenario_id = built.scenario_id
     where
         built.scenario_id is null
         or built.baseline_scenario_id is distinct from pairs_to_check.baseline_scenario_id
@@ -289,26 +278,21 @@
 {% endmacro %}
 
 {#-
-    pre_hook of the comparison models: delete the rows of scenarios that no
-    longer have a loaded baseline in `scenarios` (dim_scenarios: a seed edit
-    made them a baseline, or the baseline is no longer loaded), which
-    delete+insert alone would keep. Nothing to do on a full build.
+    pre_hook of the comparison models: the scenarios whose published comparison
+    rows may be kept, i.e. those that still have a loaded baseline in
+    `scenarios` (dim_scenarios); a seed edit that made a scenario a baseline, or
+    a baseline no longer loaded, drops its rows (see scenario_store).
 -#}
-{% macro statistics_delete_orphan_comparisons(scenarios) %}
-    {% if is_incremental() %}
-        delete from {{ this }}
-        where scenario_id not in (
-            select scenario_links.scenario_id
-            from {{ scenarios }} as scenario_links
-            inner join {{ scenarios }} as baseline_links
-                on scenario_links.baseline_scenario_id = baseline_links.scenario_id
-            where
-                scenario_links.is_loaded
-                and baseline_links.is_loaded
-        )
-    {% else %}
-        select 1
-    {% endif %}
+{% macro statistics_keep_comparable_scenarios(scenarios) %}
+    drop table if exists pg_temp.scenario_store_keep;
+    create temporary table scenario_store_keep as
+    select scenario_links.scenario_id
+    from {{ scenarios }} as scenario_links
+    inner join {{ scenarios }} as baseline_links
+        on scenario_links.baseline_scenario_id = baseline_links.scenario_id
+    where
+        scenario_links.is_loaded
+        and baseline_links.is_loaded
 {% endmacro %}
 
 {#-

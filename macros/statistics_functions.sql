@@ -10,6 +10,8 @@
     annual statistics: water-year volumes in TAF for flows, annual means
     otherwise, complete years only). Unknown series or periods return no rows.
     EXECUTE is revoked from PUBLIC; the API grants it where it exposes it.
+    A SQL-standard body (BEGIN ATOMIC): parsed when created, it reads the
+    relations of its own build, whatever schema they are published under.
 -#}
 {% macro statistics_create_exceedance_curve_function() %}
     {%- set function_name = this.schema ~ '.exceedance_curve' -%}
@@ -22,7 +24,7 @@
     language sql
     stable
     parallel safe
-    as $function$
+    begin atomic
         with
 
         parameters as (
@@ -79,8 +81,8 @@
             ranked.value_rank::integer as value_rank
         from ranked
         cross join parameters
-        order by ranked.value_rank
-    $function$;
+        order by ranked.value_rank;
+    end;
 
     comment on function {{ function_name }}(text, text, text) is
         'Full exceedance curve of one series (scenario_id, variable_key) over a period '

@@ -38,6 +38,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ingest import guard as build_guard
 from ingest.config import STATE_DIR, DatabaseUrl, active_database
 from ingest.dss import reader
 from ingest.ops import record_ingest_run
@@ -631,6 +632,7 @@ def _swap_in(conn, run_schema: str, scenario_id: str) -> None:
     conn.autocommit = False
     try:
         with conn.cursor() as cur:
+            build_guard.wait_for_build(cur, f"publishing the load of {scenario_id}")
             cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (SWAP_LOCK,))
             cur.execute(
                 "select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace "

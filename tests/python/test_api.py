@@ -65,7 +65,16 @@ API_FUNCTIONS = {
     },
     "scenario_timeseries": {"variable_key": "S_SHSTA/STORAGE", "scenario_ids": "{s0020,s0029}"},
 }
-PRIVATE_SCHEMAS = ["raw_dss", "raw_gis", "staging", "intermediate", "marts", "seeds", "ops"]
+PRIVATE_SCHEMAS = [
+    "raw_dss",
+    "raw_gis",
+    "staging",
+    "intermediate",
+    "marts",
+    "seeds",
+    "ops",
+    "store",
+]
 
 
 def postgrest_conf() -> dict[str, str]:

@@ -1,36 +1,275 @@
 """What a client sees while the warehouse is built: a reader loop (PostgREST's
 request shape, as web_anon, every 50 ms, tests/python/api_reader.py) runs during
-a `coeqwal build` with no data change. Every request must succeed and every
-answer must equal the one before the build."""
+each event on a database of its own holding the three sample scenarios:
+
+- a build with no data change, a build that fails a data test, builds killed with
+  SIGKILL at several points, two builds started together: every request
+  succeeds and every answer equals the one before;
+- a scenario re-ingested during a build, then built: the load waits for the
+  running build (which publishes the loads it started with), the next build
+  publishes it, and every answer is either the old one or the new one, switching
+  once.
+
+Each test prints its requests / errors / max latency (`pytest -s`)."""
 
 from __future__ import annotations
 
+import itertools
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
 from tests.python.api_reader import ReaderLoop
-from tests.python.conftest import coeqwal
+from tests.python.conftest import ROOT, coeqwal, fresh_database, sql_runner
 
 pytestmark = pytest.mark.db
 
+EXE = str(Path(sys.executable).parent / "coeqwal")
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="no publish step yet: dbt replaces each view and table in place and the "
-    "cascade of a replaced relation drops the api views that depend on it until "
-    "the build recreates them",
-)
-def test_a_no_change_build_keeps_every_answer(test_db, warehouse):
-    loop = ReaderLoop(test_db.url())
+
+@pytest.fixture(scope="module")
+def served(test_db, sample_files):
+    """(url, env, sql) of a database with the three sample scenarios built."""
+    name = f"{test_db.database}_serving"
+    url = fresh_database(test_db, name)
+    env = {"COEQWAL_DATABASE": name}
+    for scenario_id, path in sample_files.items():
+        coeqwal("ingest", "dss", "--scenario", scenario_id, str(path), env=env)
+    coeqwal("build", env=env)
+    return url, env, sql_runner(url.url())
+
+
+class Run(subprocess.Popen):
+    """A CLI run writing to files (pipes would fill up and stall a build nobody
+    reads yet); finish() waits and keeps its output."""
+
+    def finish(self, timeout: float = 900) -> Run:
+        self.wait(timeout=timeout)
+        self.out, self.err = (Path(f.name).read_text() for f in self.files)
+        for f in self.files:
+            f.close()
+        return self
+
+
+def _start(*args: str, env: dict, home: Path | None = None) -> Run:
+    extra = {"COEQWAL_HOME": str(home)} if home else {}
+    files = [tempfile.NamedTemporaryFile("w+", suffix=".log") for _ in range(2)]  # noqa: SIM115
+    run = Run(
+        [EXE, *args],
+        stdout=files[0],
+        stderr=files[1],
+        text=True,
+        env={**os.environ, **env, **extra},
+        cwd=home or ROOT,
+    )
+    run.files = files
+    return run
+
+
+def _read_during(url, event) -> tuple[ReaderLoop, dict[str, str]]:
+    loop = ReaderLoop(url.url())
     before = loop.baseline()
     loop.start()
     try:
         time.sleep(1)
-        coeqwal("build")
+        event()
         time.sleep(1)
     finally:
         loop.stop()
-    assert len(loop.answers) > 100, loop.summary()
+    print(f"\n{event.__doc__ or event.__name__}: {loop.summary()}")
+    return loop, before
+
+
+def _assert_nothing_changed(loop: ReaderLoop, before: dict[str, str]) -> None:
+    assert len(loop.answers) > 40, loop.summary()
     assert loop.failures() == [], loop.summary()
+    assert {a.name for a in loop.answers} == set(before), loop.summary()
     assert loop.changed(before) == [], loop.summary()
+    assert loop.baseline() == before
+
+
+def _leftovers(sql) -> list:
+    """Shadow schemas, and store tables that no view reads, left after a build."""
+    schemas = sql(
+        "select nspname from pg_namespace where nspname like '%%\\_\\_next' or nspname like '%%\\_\\_old'"
+    )
+    orphans = sql(
+        "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+        " where n.nspname = 'store' and c.relkind = 'r' and c.relname <> 'scenario_parts'"
+        " and not exists (select from pg_depend d where d.refobjid = c.oid"
+        " and d.classid = 'pg_rewrite'::regclass)"
+    )
+    return schemas + orphans
+
+
+def test_a_no_change_build_keeps_every_answer(served):
+    url, env, sql = served
+
+    def no_change_build():
+        """no-change build"""
+        proc = coeqwal("build", env=env)
+        assert "published:" in proc.stdout, proc.stdout[-2000:]
+
+    loop, before = _read_during(url, no_change_build)
+    _assert_nothing_changed(loop, before)
+    assert _leftovers(sql) == []
+
+
+def test_a_build_failing_a_data_test_publishes_nothing(served, tmp_path):
+    """A copy of the project with one more data test, which every sample build
+    fails: it runs after the api views are built in the shadow schemas."""
+    url, env, sql = served
+    home = tmp_path / "project"
+    for part in ("models", "macros", "seeds", "tests", "analyses"):
+        shutil.copytree(ROOT / part, home / part, ignore=shutil.ignore_patterns("python"))
+    for part in ("dbt_project.yml", "profiles.example.yml"):
+        shutil.copy(ROOT / part, home / part)
+    (home / "tests" / "dbt" / "assert_no_tier_is_rated.sql").write_text(
+        "select * from {{ ref('api_tiers') }} where tier_level is not null\n"
+    )
+    published = sql("select count(*) from ops.publishes")[0][0]
+    proc = None
+
+    def failing_build():
+        """build failing a data test"""
+        nonlocal proc
+        proc = _start("build", env={**env, "COEQWAL_DATABASE_URL": url.url()}, home=home).finish()
+
+    loop, before = _read_during(url, failing_build)
+    assert proc.returncode == 1, proc.out[-2000:]
+    errors = proc.err.strip().splitlines()
+    assert len(errors) == 1 and "assert_no_tier_is_rated" in errors[0], proc.err
+    assert "nothing published" in errors[0], errors
+    _assert_nothing_changed(loop, before)
+    assert sql("select count(*) from ops.publishes")[0][0] == published
+    assert _leftovers(sql) == []
+
+
+def test_killed_builds_change_nothing(served):
+    """SIGKILL of `coeqwal build` (its dbt dies with it) while seeds, models or
+    tests are running, three times; then the next build succeeds and cleans up."""
+    url, env, sql = served
+    published = sql("select count(*) from ops.publishes")[0][0]
+    for after_seconds in (4, 14, 26):
+        proc = None
+
+        def killed_build():
+            """build killed with SIGKILL"""
+            nonlocal proc
+            proc = _start("build", env=env)
+            time.sleep(after_seconds)  # noqa: B023 - called within this iteration
+            proc.send_signal(signal.SIGKILL)
+            proc.finish(timeout=60)
+
+        loop, before = _read_during(url, killed_build)
+        print(f"(killed after {after_seconds} s)")
+        assert proc.returncode == -signal.SIGKILL
+        _assert_nothing_changed(loop, before)
+        assert sql("select count(*) from ops.publishes")[0][0] == published
+        # dbt did not outlive it: no session of the killed build is left.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and _build_sessions(sql):
+            time.sleep(0.5)
+        assert _build_sessions(sql) == 0
+    proc = coeqwal("build", env=env)
+    assert "published:" in proc.stdout
+    assert _leftovers(sql) == []
+    assert loop.baseline() == before
+
+
+def _build_sessions(sql) -> int:
+    return sql(
+        "select count(*) from pg_stat_activity where datname = current_database()"
+        " and (application_name = 'dbt' or application_name like 'coeqwal build%%')"
+    )[0][0]
+
+
+def test_two_builds_started_together_both_publish_in_turn(served):
+    url, env, sql = served
+    published = sql("select count(*) from ops.publishes")[0][0]
+    procs = []
+
+    def two_builds():
+        """two builds started together"""
+        procs.extend([_start("build", env=env), _start("build", env=env)])
+        for proc in procs:
+            proc.finish()
+
+    loop, before = _read_during(url, two_builds)
+    assert [p.returncode for p in procs] == [0, 0], [p.err for p in procs]
+    assert any("waiting for another build" in p.out + p.err for p in procs)
+    _assert_nothing_changed(loop, before)
+    assert sql("select count(*) from ops.publishes")[0][0] == published + 2
+    assert _leftovers(sql) == []
+
+
+def test_a_changed_scenario_is_published_whole_by_the_next_build(served, sample_files):
+    """s0044 re-ingested (with s0029's file) while a build runs: the load waits
+    for that build, which publishes the loads it started with; the next build
+    publishes the new s0044. Every answer is the old or the new one, and each
+    request switches once."""
+    url, env, sql = served
+    run_before = sql(
+        "select max(run_id) from ops.ingest_runs where scenario_id = 's0044' and status = 'succeeded'"
+    )[0][0]
+    outputs = {}
+
+    def ingest_and_build():
+        """ingest during a build, then a build"""
+        first = _start("build", env=env)
+        time.sleep(3)
+        ingest = _start("ingest", "dss", "--scenario", "s0044", str(sample_files["s0029"]), env=env)
+        outputs["ingest"] = ingest.finish().out
+        outputs["first"] = first.finish().out
+        assert (first.returncode, ingest.returncode) == (0, 0), outputs
+        outputs["second"] = coeqwal("build", env=env).stdout
+
+    loop = ReaderLoop(url.url())
+    before = loop.baseline()
+    loop.start()
+    try:
+        time.sleep(1)
+        ingest_and_build()
+        time.sleep(1)
+    finally:
+        loop.stop()
+    print(f"\ningest during a build, then a build: {loop.summary()}")
+    after = loop.baseline()
+
+    assert "waiting for the running build" in outputs["ingest"], outputs["ingest"]
+    loads = sql(
+        "select scenario_loads ->> 's0044' from ops.publishes order by publish_id desc limit 2"
+    )
+    run_after = sql(
+        "select max(run_id) from ops.ingest_runs where scenario_id = 's0044' and status = 'succeeded'"
+    )[0][0]
+    assert run_after != run_before
+    assert loads[0][0].startswith(f"run {run_after} ") and loads[1][0].startswith(
+        f"run {run_before} "
+    )
+
+    # The new data is served: s0044's annual values are now those of s0029's file,
+    # and its tiers follow.
+    assert after["annual_values"] != before["annual_values"]
+    assert after["tiers"] != before["tiers"]
+    same = sql(
+        "select count(*) from (select variable_key, water_year, total_taf from marts.fct_annual_values"
+        " where scenario_id = 's0044' except select variable_key, water_year, total_taf"
+        " from marts.fct_annual_values where scenario_id = 's0029') as differing"
+    )
+    assert same == [(0,)]
+
+    assert loop.failures() == [], loop.summary()
+    for name in before:
+        digests = [a.digest for a in loop.answers if a.name == name]
+        assert set(digests) <= {before[name], after[name]}, name
+        switches = sum(1 for x, y in itertools.pairwise(digests) if x != y)
+        assert switches <= 1, (name, switches)
+    assert _leftovers(sql) == []

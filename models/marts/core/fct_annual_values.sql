@@ -1,9 +1,6 @@
 {{
     config(
-        materialized='incremental',
-        unique_key='scenario_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns'
+        materialized='scenario_store'
     )
 }}
 
@@ -40,7 +37,7 @@ changed_series as materialized (
     {#- A table built before months_sum_taf existed is rebuilt whole once
         (decided from the catalog, not by scanning rows). #}
     {% if is_incremental()
-        and 'months_sum_taf' in adapter.get_columns_in_relation(this) | map(attribute='name') %}
+        and 'months_sum_taf' in adapter.get_columns_in_relation(scenario_store_previous()) | map(attribute='name') %}
         where series.scenario_id in (
             {{ scenarios_changed_since_last_build(ref('fct_series_values')) }}
         )

@@ -1,9 +1,6 @@
 {{
     config(
-        materialized='incremental',
-        unique_key='scenario_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns'
+        materialized='scenario_store'
     )
 }}
 

@@ -1,6 +1,6 @@
 {{
     config(
-        pre_hook="{{ statistics_delete_orphan_comparisons(ref('dim_scenarios')) }}"
+        pre_hook="{{ statistics_keep_comparable_scenarios(ref('dim_scenarios')) }}"
     )
 }}
 

@@ -1,6 +1,6 @@
 {{
     config(
-        pre_hook="{{ statistics_delete_orphan_comparisons(ref('dim_scenarios')) }}"
+        pre_hook="{{ statistics_keep_comparable_scenarios(ref('dim_scenarios')) }}"
     )
 }}
 
@@ -14,7 +14,7 @@
     changed (loaded_at / baseline_loaded_at, from fct_series_values), its
     baseline changed, or the statistics' parameters changed; so a new alternative computes only its own
     rows and a re-ingested baseline recomputes the rows of all its alternatives.
-    Rows of a scenario that lost its baseline are deleted by the pre_hook.
+    Rows of a scenario that lost its baseline are dropped (the pre_hook lists those kept).
 -#}
 {{ statistics_comparisons_compact_model(
     ref('fct_series_statistics_compact'), 'series_parameters_hash'

@@ -6,6 +6,7 @@ with
 
 compact as (
     select * from {{ ref('fct_series_values_compact') }}
+    where {{ scenario_store_scope() }}
 ),
 
 final as (

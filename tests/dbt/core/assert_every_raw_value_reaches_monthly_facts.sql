@@ -7,10 +7,12 @@ with
 
 raw_series as (
     select * from {{ ref('int_series_classified') }}
+    where {{ scenario_store_scope() }}
 ),
 
 monthly as (
     select * from {{ ref('fct_monthly_values') }}
+    where {{ scenario_store_scope() }}
 ),
 
 raw_sums as (

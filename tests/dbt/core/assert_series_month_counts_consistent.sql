@@ -10,6 +10,7 @@ with
 
 series as (
     select * from {{ ref('fct_series_values') }}
+    where {{ scenario_store_scope() }}
 ),
 
 usual as (

@@ -7,6 +7,7 @@ with
 
 monthly as (
     select * from {{ ref('fct_monthly_values') }}
+    where {{ scenario_store_scope() }}
 ),
 
 reservoirs as (

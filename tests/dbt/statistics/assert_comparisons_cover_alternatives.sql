@@ -11,10 +11,12 @@ scenarios as (
 
 statistics as (
     select * from {{ ref('fct_series_statistics_compact') }}
+    where {{ scenario_store_scope() }}
 ),
 
 comparisons as (
     select * from {{ ref('fct_series_comparisons_compact') }}
+    where {{ scenario_store_scope() }}
 ),
 
 expected as (

@@ -7,10 +7,12 @@ with
 
 series as (
     select * from {{ ref('fct_series_values') }}
+    where {{ scenario_store_scope() }}
 ),
 
 statistics as (
     select * from {{ ref('fct_series_statistics_compact') }}
+    where {{ scenario_store_scope() }}
 ),
 
 month_totals as (

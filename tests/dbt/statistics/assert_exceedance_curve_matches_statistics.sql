@@ -10,6 +10,7 @@ with
 
 statistics as (
     select * from {{ ref('fct_series_statistics_compact') }}
+    where {{ scenario_store_scope() }}
 ),
 
 parameters as (

@@ -8,6 +8,7 @@ with
 
 statistics as (
     select * from {{ ref('fct_series_statistics') }}
+    where {{ scenario_store_scope() }}
 ),
 
 statistic_types as (

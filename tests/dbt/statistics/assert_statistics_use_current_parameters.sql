@@ -8,10 +8,12 @@ with
 
 series_statistics as (
     select * from {{ ref('fct_series_statistics_compact') }}
+    where {{ scenario_store_scope() }}
 ),
 
 year_type_statistics as (
     select * from {{ ref('fct_year_type_statistics_compact') }}
+    where {{ scenario_store_scope() }}
 ),
 
 parameters as (
