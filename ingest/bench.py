@@ -133,7 +133,9 @@ def _psql(db, command: str) -> list[str]:
     return proc.stdout.splitlines()
 
 
-def main(full_size: bool = True, warehouse: bool = True, publish: bool = False) -> int:
+def main(
+    full_size: bool = True, warehouse: bool = True, publish: bool = False, rounds: int = 2
+) -> int:
     """The ingest benchmark, then (unless `warehouse` is false) the dbt build's; or,
     with `publish`, only the cost of publishing a build (bench_publish)."""
     from ingest import localdb
@@ -154,7 +156,7 @@ def main(full_size: bool = True, warehouse: bool = True, publish: bool = False) 
         path = ensure_samples(sample_dir())[0]
     coeqwal = str(Path(sys.executable).parent / "coeqwal")
     if publish:
-        return bench_publish(db, env, coeqwal, path)
+        return bench_publish(db, env, coeqwal, path, rounds)
 
     # 1. end-to-end ingest through the CLI
     print("ingest through the CLI (its own summary, with dlt's phases):")
@@ -457,40 +459,7 @@ def _store_sizes(db, top: int = 8) -> list[str]:
     return out
 
 
-def bench_publish(db, env, coeqwal: str, path: Path, rounds: int = 2) -> int:
-    """What publishing costs: `coeqwal build` (shadow schemas, then the switch)
-    against the same build in place (`coeqwal build --select fqn:*`), alternating
-    (ABBA) so that a busy machine weighs on both alike:
-    a. no change: nothing loaded since the last build;
-    b. one scenario to compute: SECOND_SCENARIO added, then loaded again (a new
-       load is a changed scenario), so that every build computes exactly one.
-    Each build runs through the CLI as a child process; the database's size is
-    sampled meanwhile from another connection."""
-    load_start = os.getloadavg()
-    run_start = time.monotonic()
-    ingest = [coeqwal, "ingest", "dss", "--scenario"]
-    print(f"publish benchmark on {db.database}: {path.name}, {os.cpu_count()} CPUs", flush=True)
-    seconds, _ = timed_child([*ingest, BENCH_SCENARIO, str(path)], env)
-    print(f"ingest {BENCH_SCENARIO}: {seconds:.1f} s", flush=True)
-    results = [_measured_build(db, env, coeqwal, f"first scenario ({BENCH_SCENARIO})", False)]
-
-    # a. no change, in place / publish alternating
-    for n in range(rounds):
-        for in_place in (True, False) if n % 2 == 0 else (False, True):
-            results.append(_measured_build(db, env, coeqwal, "no change", in_place))
-
-    # b. one scenario computed per build: added once, then loaded again before each
-    for n in range(rounds):
-        for in_place in (False, True) if n % 2 == 0 else (True, False):
-            added = n == 0 and not in_place
-            cmd = [*ingest, SECOND_SCENARIO, str(path), *([] if added else ["--force"])]
-            seconds, _ = timed_child(cmd, env)
-            print(f"ingest {SECOND_SCENARIO}{'' if added else ' --force'}: {seconds:.1f} s")
-            kind = f"{SECOND_SCENARIO} {'added' if added else 'loaded again'}"
-            results.append(_measured_build(db, env, coeqwal, kind, in_place))
-
-    load_end = os.getloadavg()
-    print(f"\npublish benchmark: {path.name}, {db.database}")
+def _print_builds(results: list[BuildMeasure]) -> None:
     print(
         "| build kind | mode | wall s | extra bytes peak | bytes after-before | switch ms "
         "| nodes | scenarios computed |"
@@ -499,11 +468,69 @@ def bench_publish(db, env, coeqwal: str, path: Path, rounds: int = 2) -> int:
     for m in results:
         print(m.row())
 
+
+def bench_publish(db, env, coeqwal: str, path: Path, rounds: int = 2) -> int:
+    """What publishing costs: `coeqwal build` (shadow schemas, then the switch)
+    against the same build in place (`coeqwal build --select fqn:*`), alternating
+    (ABBA) so that a busy machine weighs on both alike:
+    a. no change: nothing loaded since the last build;
+    b. one scenario to compute: SECOND_SCENARIO added once (reported apart: its
+       first comparisons are created then), then loaded again before each
+       measured build (a new load is a changed scenario), so that every build
+       compared computes exactly one.
+    Each build runs through the CLI as a child process; the database's size is
+    sampled meanwhile from another connection."""
+    load_start = os.getloadavg()
+    run_start = time.monotonic()
+    ingest = [coeqwal, "ingest", "dss", "--scenario"]
+    print(
+        f"publish benchmark on {db.database}: {path.name}, {os.cpu_count()} CPUs, load average "
+        f"{', '.join(f'{x:.2f}' for x in load_start)}",
+        flush=True,
+    )
+    results: list[BuildMeasure] = []
+    try:
+        seconds, _ = timed_child([*ingest, BENCH_SCENARIO, str(path)], env)
+        print(f"ingest {BENCH_SCENARIO}: {seconds:.1f} s", flush=True)
+        kind = f"first scenario ({BENCH_SCENARIO})"
+        results.append(_measured_build(db, env, coeqwal, kind, False))
+
+        # a. no change, in place / publish alternating
+        for n in range(rounds):
+            for in_place in (True, False) if n % 2 == 0 else (False, True):
+                results.append(_measured_build(db, env, coeqwal, "no change", in_place))
+
+        # b. one scenario computed per build: added once (its first comparisons
+        # are created then; reported, not in the ratio), then loaded again
+        # before each measured build
+        seconds, _ = timed_child([*ingest, SECOND_SCENARIO, str(path)], env)
+        print(f"ingest {SECOND_SCENARIO}: {seconds:.1f} s", flush=True)
+        results.append(_measured_build(db, env, coeqwal, f"{SECOND_SCENARIO} added", False))
+        for n in range(rounds):
+            for in_place in (False, True) if n % 2 == 0 else (True, False):
+                cmd = [*ingest, SECOND_SCENARIO, str(path), "--force"]
+                seconds, _ = timed_child(cmd, env)
+                print(f"ingest {SECOND_SCENARIO} --force: {seconds:.1f} s", flush=True)
+                kind = f"{SECOND_SCENARIO} loaded again"
+                results.append(_measured_build(db, env, coeqwal, kind, in_place))
+    except RuntimeError:
+        print(
+            f"\npublish benchmark stopped after {time.monotonic() - run_start:,.0f} s, load "
+            f"average {', '.join(f'{x:.2f}' for x in os.getloadavg())}; builds measured before:"
+        )
+        _print_builds(results)
+        raise
+
+    load_end = os.getloadavg()
+    print(f"\npublish benchmark: {path.name}, {db.database}")
+    _print_builds(results)
+
     def mean(kinds: tuple[str, ...], mode: str) -> float:
         walls = [m.seconds for m in results[1:] if m.mode == mode and m.kind.startswith(kinds)]
         return sum(walls) / len(walls)
 
-    for label, kinds in (("no change", ("no change",)), ("one scenario", (SECOND_SCENARIO,))):
+    one = (f"{SECOND_SCENARIO} loaded again",)
+    for label, kinds in (("no change", ("no change",)), ("one scenario", one)):
         publish_wall, in_place_wall = mean(kinds, "publish"), mean(kinds, "in place")
         print(
             f"\n{label}: publish / in place wall = {publish_wall:.1f} / {in_place_wall:.1f} s "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -203,6 +204,21 @@ def seeds_with_new_columns(db: DatabaseUrl) -> list[str]:
     return [name for name, cols in wanted.items() if name in existing and existing[name] != cols]
 
 
+def in_place_selection(select: str) -> list[str]:
+    """The selectors of an in-place build, plus the views downstream of them.
+
+    Replacing a table in place drops the views that read it (dbt drops the old
+    table with `cascade`); rebuilding the downstream views in the same run puts
+    them back, so a development build does not leave `api` endpoints missing."""
+    selectors = select.split()
+    views = [
+        f"{re.sub(r'[+][0-9]*$', '', s)}+,config.materialized:view"
+        for s in selectors
+        if not s.startswith("@")
+    ]
+    return [*selectors, *views]
+
+
 def _build_locked(select: str | None, db: DatabaseUrl, full_refresh: bool = False) -> int:
     """The whole project into shadow schemas, then published (ingest/publish.py);
     a `select`ion is built in place, as plain dbt does (for development)."""
@@ -231,7 +247,11 @@ def _build_locked(select: str | None, db: DatabaseUrl, full_refresh: bool = Fals
     if full_refresh:
         args = [*args, "--full-refresh"]
     extra = ["--vars", json.dumps({"schema_suffix": publish.SUFFIX})] if shadow else []
-    code, results = run_dbt_recorded(args, db, extra=extra)
+    selection = in_place_selection(select) if select else []
+    label = " ".join(args)
+    if selection:
+        args = [args[0], "--select", *selection, *args[3:]]
+    code, results = run_dbt_recorded(args, db, extra=extra, label=label)
     if code != 0:
         reason = guard.ping(db, 5.0)
         if reason:  # a dropped connection, not the node dbt names first

@@ -202,7 +202,7 @@ def _api(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from ingest import bench
 
-    return bench.main(full_size=not args.small, publish=args.publish)
+    return bench.main(full_size=not args.small, publish=args.publish, rounds=args.rounds)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -285,6 +285,9 @@ def parser() -> argparse.ArgumentParser:
         "--publish",
         action="store_true",
         help="only the cost of publishing a build: `coeqwal build` vs a build in place",
+    )
+    bench.add_argument(
+        "--rounds", type=int, default=2, help="with --publish: builds of each kind and mode"
     )
     bench.set_defaults(func=_bench)
     return p

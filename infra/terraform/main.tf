@@ -32,6 +32,9 @@ module "database" {
   backup_retention_days  = var.db_backup_retention_days
   multi_az               = var.db_multi_az
   client_security_groups = [module.etl.security_group_id, module.api.security_group_id]
+
+  read_replica_count          = var.db_read_replica_count
+  read_replica_instance_class = var.db_read_replica_instance_class
 }
 
 module "etl" {
@@ -64,6 +67,7 @@ module "api" {
   image                    = var.postgrest_image
   desired_count            = var.api_desired_count
   authenticator_secret_arn = module.database.authenticator_secret_arn
+  db_uri_secret_key        = var.api_reads_from_replica ? "read_url" : "url"
 }
 
 module "monitoring" {

@@ -47,6 +47,11 @@ output "db_endpoint" {
   value       = module.database.endpoint
 }
 
+output "db_replica_endpoints" {
+  description = "host:port of each RDS read replica (db_read_replica_count); empty without replicas."
+  value       = module.database.replica_endpoints
+}
+
 output "db_master_secret_arn" {
   description = "Secrets Manager ARN of the RDS master credentials (managed and rotated by RDS)."
   value       = module.database.master_secret_arn

@@ -62,6 +62,18 @@ variable "db_multi_az" {
   default     = false
 }
 
+variable "db_read_replica_count" {
+  description = "Read replicas of the RDS instance for the API's reads (docs/scaling.md). 0: none."
+  type        = number
+  default     = 0
+}
+
+variable "db_read_replica_instance_class" {
+  description = "RDS instance class of the read replicas; empty: the same as db_instance_class."
+  type        = string
+  default     = ""
+}
+
 variable "pipeline_image" {
   description = "Pipeline image (infra/docker/Dockerfile.pipeline) with tag, e.g. <account>.dkr.ecr.<region>.amazonaws.com/coeqwal-pipeline:<git-sha>. Empty: the ECR repository created here, tag `latest`."
   type        = string
@@ -90,6 +102,12 @@ variable "api_desired_count" {
   description = "Number of PostgREST tasks behind the API gateway."
   type        = number
   default     = 2
+}
+
+variable "api_reads_from_replica" {
+  description = "PostgREST reads from the read replicas (the secret's read_url: replicas first, LISTEN on the primary) instead of the primary. Without replicas it reads from the primary either way."
+  type        = bool
+  default     = false
 }
 
 variable "alarm_email" {

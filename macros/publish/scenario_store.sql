@@ -162,7 +162,8 @@
 {%- endmacro %}
 
 {#- One branch of the model's view: the table's columns in the view's order, its
-    scenario as a constant, NULL for a column the table predates. -#}
+    scenario as a constant, NULL for a column the table predates, and a filter
+    on its own scenario_id column so that the table's key is usable. -#}
 {% macro scenario_store_branch(part, view_columns, part_columns, store) -%}
     {%- set present = {} -%}
     {%- for column in part_columns -%}{%- do present.update({column.name: column.type}) -%}{%- endfor -%}
@@ -179,6 +180,11 @@
         {%- endif %} as {{ adapter.quote(column.name) }}{{ ',' if not loop.last }}
     {%- endfor %}
     from {{ store }}.{{ adapter.quote(part.relation_name) }}
+    {%- if part.scenario_id is not none and 'scenario_id' in present %}
+    {#- Redundant for the rows, but lets a lookup use a key that starts with
+        scenario_id (the contract's key of a table written for one scenario). #}
+    where scenario_id = {{ "'" ~ (part.scenario_id | replace("'", "''")) ~ "'" }}
+    {%- endif %}
 {%- endmacro %}
 
 {% materialization scenario_store, adapter='postgres' %}

@@ -3,7 +3,10 @@ the pipeline Dockerfile and docker-compose.yml parsed and cross-checked against
 the repository; the ETL entry script run with a stand-in `coeqwal`; the database
 bootstrap run against the real server; Terraform formatted (`terraform fmt`) and
 its modules consistent (variables, outputs, module calls, references), since
-`terraform init/validate` needs the provider registry, which is unreachable here."""
+`terraform init/validate` needs the provider registry, which is unreachable here;
+the optional read replica and the URL PostgREST reads it with (libpq on the real
+server); docs/scaling.md linked, its settings and measured figures those of the
+repository."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import urllib.parse
 import uuid
 from pathlib import Path
 
@@ -466,6 +470,225 @@ def test_terraform_storage_database_and_secrets():
     assert 'family      = "postgres15"' in params
     variables = declared(TERRAFORM / "modules" / "database", "variable")
     assert re.search(r'default\s*=\s*"15"', variables["engine_version"])
+
+
+def test_terraform_read_replica_is_optional_encrypted_and_wired():
+    database = TERRAFORM / "modules" / "database"
+    replica = _resources("database")["aws_db_instance.replica"]
+    # none unless asked for
+    assert re.search(r"^\s*count\s*=\s*var\.read_replica_count\s*$", replica, re.M)
+    variables = declared(database, "variable")
+    assert re.search(r"^\s*default\s*=\s*0\s*$", variables["read_replica_count"], re.M)
+    assert "validation" in variables["read_replica_count"]
+    for setting in (r"replicate_source_db\s*=\s*aws_db_instance\.this\.identifier\s*$",
+                    r"storage_encrypted\s*=\s*true", r"publicly_accessible\s*=\s*false",
+                    r"parameter_group_name\s*=\s*aws_db_parameter_group\.this\.name",
+                    r"vpc_security_group_ids\s*=\s*\[aws_security_group\.db\.id\]",
+                    r"backup_retention_period\s*=\s*0\s*$", r"skip_final_snapshot\s*=\s*true",
+                    r'identifier\s*=\s*"\$\{var\.name\}-replica-\$\{count\.index \+ 1\}"'):  # fmt: skip
+        assert re.search(setting, replica, re.M), setting
+    # what a same-region replica takes from its source (the provider refuses
+    # most of these on a replica, and a final snapshot of a replica)
+    arguments = set(re.findall(r"^\s*(\w+)\s*=", replica, re.M))
+    inherited = {"engine", "engine_version", "username", "password", "db_name",
+                 "manage_master_user_password", "db_subnet_group_name",
+                 "final_snapshot_identifier", "allocated_storage"}  # fmt: skip
+    assert not arguments & inherited, arguments & inherited
+    outputs = declared(database, "output")
+    assert "aws_db_instance.replica[*].endpoint" in outputs["replica_endpoints"]
+    # the root: off by default, passed through, endpoints exported
+    root_variables = declared(TERRAFORM, "variable")
+    assert re.search(r"^\s*default\s*=\s*0\s*$", root_variables["db_read_replica_count"], re.M)
+    assert re.search(r"^\s*default\s*=\s*false\s*$", root_variables["api_reads_from_replica"], re.M)
+    calls = module_calls(TERRAFORM)
+    assert re.search(
+        r"read_replica_count\s*=\s*var\.db_read_replica_count\s*$", calls["database"][1], re.M
+    )
+    assert re.search(
+        r'db_uri_secret_key\s*=\s*var\.api_reads_from_replica \? "read_url" : "url"',
+        calls["api"][1],
+    )
+    assert (
+        "module.database.replica_endpoints" in declared(TERRAFORM, "output")["db_replica_endpoints"]
+    )
+    # PostgREST takes the secret key it is given: the primary's url by default
+    api_variables = declared(TERRAFORM / "modules" / "api", "variable")
+    assert re.search(r'default\s*=\s*"url"', api_variables["db_uri_secret_key"])
+    assert (
+        'contains(["url", "read_url"], var.db_uri_secret_key)' in api_variables["db_uri_secret_key"]
+    )
+    task = _resources("api")["aws_ecs_task_definition.postgrest"]
+    assert (
+        '{ name = "PGRST_DB_URI", valueFrom = "${var.authenticator_secret_arn}'
+        ':${var.db_uri_secret_key}::" }' in task
+    )
+
+
+def _read_url_templates() -> tuple[str, str, str]:
+    """The login secrets' read_url with replicas, without them, and url."""
+    secret = _resources("database")["aws_secretsmanager_secret_version.login"]
+    match = re.search(
+        r'read_url = \(\s*length\(local\.replica_hosts\) > 0\s*\?\s*"([^"]+)"\s*:\s*"([^"]+)"\s*\)',
+        secret,
+    )
+    assert match, "read_url must be: replicas ? replicas then primary : url"
+    url = re.search(r'^\s*url\s*=\s*"([^"]+)"', secret, re.M).group(1)
+    return match.group(1), match.group(2), url
+
+
+def test_terraform_read_url_lists_replicas_then_the_primary():
+    with_replicas, without, url = _read_url_templates()
+    assert without == url  # no replica: the primary, as PostgREST reads it today
+    assert "@${local.primary_host}/" in url
+    assert "@${local.read_hosts}/" in with_replicas
+    text = module_text(TERRAFORM / "modules" / "database")
+    assert re.search(
+        r'read_hosts\s*=\s*join\(",", concat\(local\.replica_hosts, \[local\.primary_host\]\)\)',
+        text,
+    )
+    assert re.search(
+        r"replica_hosts\s*=\s*\[for replica in aws_db_instance\.replica : "
+        r'"\$\{replica\.address\}:\$\{replica\.port\}"\]',
+        text,
+    )
+    query = dict(urllib.parse.parse_qsl(with_replicas.partition("?")[2], strict_parsing=True))
+    assert query == {"sslmode": "require", "target_session_attrs": "read-only"}
+
+
+def _render_read_url(template: str, db, hosts: list[str]) -> str:
+    values = {
+        "${each.value.username}": urllib.parse.quote(db.user, safe=""),
+        "${random_password.login[each.key].result}": urllib.parse.quote(db.password or "", safe=""),
+        "${local.read_hosts}": ",".join(hosts),
+        "${var.db_name}": db.database,
+    }
+    for placeholder, value in values.items():
+        template = template.replace(placeholder, value)
+    assert "${" not in template, template
+    # RDS forces TLS (rds.force_ssl); the test server may have none
+    return template.replace("sslmode=require", "sslmode=prefer")
+
+
+@pytest.mark.db
+def test_read_url_pool_needs_a_replica_and_listen_reaches_the_primary(test_db):
+    """With read_url, PostgREST's pool connects only to a read-only server (a
+    replica), never falling back to the primary; its LISTEN session, for which
+    PostgREST forces target_session_attrs=read-write, skips the replicas and
+    receives on the primary the NOTIFY a publish sends. libpq on the real server,
+    with a replica that does not answer (nothing listens on port 1)."""
+    import select
+
+    import psycopg2
+
+    with_replicas, _, _ = _read_url_templates()
+    primary = f"{test_db.host}:{test_db.port}"
+    url = _render_read_url(with_replicas, test_db, ["127.0.0.1:1", primary])
+    assert url.index("127.0.0.1:1") < url.index(primary)
+
+    with pytest.raises(psycopg2.OperationalError) as refused:
+        psycopg2.connect(url, connect_timeout=5)
+    assert "session is not read-only" in str(refused.value)  # the primary, reached and refused
+
+    conf = (ROOT / "infra" / "postgrest" / "postgrest.conf").read_text()
+    channel = re.search(r'^db-channel = "(\w+)"$', conf, re.M).group(1)
+    publish_source = (ROOT / "ingest" / "publish.py").read_text()
+    assert f"notify {channel}, 'reload schema'" in publish_source
+
+    listen_url = url.replace("target_session_attrs=read-only", "target_session_attrs=read-write")
+    listener = psycopg2.connect(listen_url, connect_timeout=5)
+    sender = psycopg2.connect(test_db.url())
+    try:
+        listener.autocommit = sender.autocommit = True
+        assert listener.info.port == test_db.port
+        with listener.cursor() as cur:
+            cur.execute("select pg_is_in_recovery()")
+            assert cur.fetchone() == (False,)
+            cur.execute(f"listen {channel}")
+        with sender.cursor() as cur:
+            cur.execute(f"notify {channel}, 'reload schema'")
+        received = []
+        for _ in range(50):
+            if select.select([listener], [], [], 0.1)[0]:
+                listener.poll()
+                received += [(n.channel, n.payload) for n in listener.notifies]
+                listener.notifies.clear()
+            if received:
+                break
+        assert received == [(channel, "reload schema")]
+    finally:
+        listener.close()
+        sender.close()
+
+
+# --- docs/scaling.md ---------------------------------------------------------------------
+
+
+def _normalized(path: Path) -> str:
+    return " ".join(path.read_text().split())
+
+
+def test_scaling_doc_is_linked_and_consistent_with_the_repository():
+    doc = ROOT / "docs" / "scaling.md"
+    text = doc.read_text()
+    assert "[docs/scaling.md](docs/scaling.md)" in (ROOT / "README.md").read_text()
+    assert "[scaling.md](scaling.md)" in (ROOT / "docs" / "operations.md").read_text()
+    for target in re.findall(r"\]\(([^)#:]+)\)", text):
+        assert (doc.parent / target).exists(), f"scaling.md links to a missing {target}"
+
+    # every Terraform variable or output it names exists at the root
+    root = set(declared(TERRAFORM, "variable")) | set(declared(TERRAFORM, "output"))
+    named = set(re.findall(r"`((?:db|api)_[a-z_]+)`", text))
+    assert {"db_read_replica_count", "api_reads_from_replica", "db_replica_endpoints"} <= named
+    assert not named - root, f"not root variables or outputs: {named - root}"
+    # `name` = N: the default of that variable, wherever it is declared
+    defaults = {}
+    for path in [TERRAFORM, *(TERRAFORM / "modules" / m for m in ALL_MODULES)]:
+        for name, body in declared(path, "variable").items():
+            if found := re.search(r"^\s*default\s*=\s*(\d+)\s*$", body, re.M):
+                defaults[name] = found.group(1)
+    quoted = re.findall(r"`([a-z_]+)` = (\d+)", text)
+    assert quoted
+    for name, value in quoted:
+        assert defaults.get(name) == value, (
+            f"scaling.md: {name} = {value}, declared {defaults.get(name)}"
+        )
+    # PostgREST settings it quotes are those of postgrest.conf
+    conf = dict(
+        re.findall(
+            r'^([a-z-]+)\s*=\s*"?([^"\n]*)"?$',
+            (ROOT / "infra" / "postgrest" / "postgrest.conf").read_text(),
+            re.M,
+        )
+    )
+    settings = re.findall(r"`(db-[a-z-]+)` = (\w+)", text) + re.findall(
+        r"`(db-[a-z-]+) = (\w+)`", text
+    )
+    assert len(settings) >= 3
+    for key, value in settings:
+        assert conf.get(key) == value, (
+            f"scaling.md: {key} = {value}, postgrest.conf {conf.get(key)}"
+        )
+
+    # the measured figures are the ones the repository reports, none invented
+    section = text.split("## What one server does", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line]
+    sources = " ".join(
+        _normalized(path)
+        for path in [
+            ROOT / "README.md",
+            ROOT / "docs" / "operations.md",
+            *sorted((TERRAFORM / "modules").glob("*/README.md")),
+        ]
+    )
+    figures = []
+    for row in rows[1:]:  # the header row names the columns
+        measured = row.split("|")[2]
+        figures += re.findall(r"\d+(?:[.,]\d+)*(?:-\d+)?", measured)
+    assert len(figures) >= 8, figures
+    for figure in figures:
+        assert re.search(rf"(?<![\d.,]){re.escape(figure)}(?![\d.,]\d)", sources), (
+            f"scaling.md reports {figure}, which no README or operations.md reports"
+        )
 
 
 def test_terraform_etl_trigger_and_least_privilege():

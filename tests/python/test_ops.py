@@ -305,3 +305,27 @@ def test_failed_build_is_visible_and_previous_marts_still_serve(short_series_bui
     )[0]
     assert row[0] == "failed" and row[1] is False and failed[0] in row[2]
     assert row[3] == status_before and row[4] > row[3]
+
+
+def test_in_place_build_keeps_every_api_relation(short_series_build, sql):
+    """A `--select` build replaces tables in place; dbt drops each old table with
+    `cascade`, which takes the views reading it along. The in-place build also
+    rebuilds the views downstream of its selection, so every endpoint is back."""
+    assert short_series_build.returncode == 0, short_series_build.stderr
+    from ingest.config import PROJECT_ROOT
+
+    expected = {
+        p.stem.removeprefix("api_") for p in (PROJECT_ROOT / "models" / "api").glob("*.sql")
+    }
+    present = {
+        name
+        for (name,) in sql(
+            "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+            "where n.nspname = 'api' and c.relkind in ('v', 'r', 'm')"
+        )
+    }
+    assert expected - present == set(), (
+        f"api relations missing after the build: {expected - present}"
+    )
+    exists = sql("select to_regprocedure('api.exceedance(text, text, text)') is not null")
+    assert exists == [(True,)]

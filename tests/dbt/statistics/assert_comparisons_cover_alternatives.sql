@@ -14,6 +14,16 @@ statistics as (
     where {{ scenario_store_scope() }}
 ),
 
+{#- The baselines of the scenarios in scope, whether this build computed them or not. #}
+baseline_statistics as (
+    select * from {{ ref('fct_series_statistics_compact') }}
+    where scenario_id in (
+        select scope.baseline_scenario_id
+        from {{ ref('dim_scenarios') }} as scope
+        where {{ scenario_store_scope('scope.scenario_id') }}
+    )
+),
+
 comparisons as (
     select * from {{ ref('fct_series_comparisons_compact') }}
     where {{ scenario_store_scope() }}
@@ -26,7 +36,7 @@ expected as (
         count(*) as row_count
     from statistics as current_rows
     inner join scenarios on current_rows.scenario_id = scenarios.scenario_id
-    inner join statistics as baseline_rows
+    inner join baseline_statistics as baseline_rows
         on
             scenarios.baseline_scenario_id = baseline_rows.scenario_id
             and current_rows.variable_key = baseline_rows.variable_key

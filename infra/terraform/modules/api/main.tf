@@ -119,8 +119,10 @@ resource "aws_ecs_task_definition" "postgrest" {
       { name = "PGRST_LOG_LEVEL", value = "error" },
       { name = "PGRST_ADMIN_SERVER_PORT", value = tostring(local.admin_port) },
     ]
+    # `url` (the primary) or `read_url` (the read replicas, LISTEN on the
+    # primary: docs/scaling.md).
     secrets = [
-      { name = "PGRST_DB_URI", valueFrom = "${var.authenticator_secret_arn}:url::" },
+      { name = "PGRST_DB_URI", valueFrom = "${var.authenticator_secret_arn}:${var.db_uri_secret_key}::" },
     ]
     healthCheck = {
       command     = ["CMD", "postgrest", "--ready"]

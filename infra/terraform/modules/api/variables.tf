@@ -45,6 +45,17 @@ variable "authenticator_secret_arn" {
   type        = string
 }
 
+variable "db_uri_secret_key" {
+  description = "Key of the authenticator secret used as PGRST_DB_URI: `url` (the primary) or `read_url` (the read replicas; the primary when there are none)."
+  type        = string
+  default     = "url"
+
+  validation {
+    condition     = contains(["url", "read_url"], var.db_uri_secret_key)
+    error_message = "db_uri_secret_key must be url or read_url."
+  }
+}
+
 variable "cors_allow_origins" {
   description = "Origins allowed by CORS (the COEQWAL website)."
   type        = list(string)

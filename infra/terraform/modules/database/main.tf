@@ -98,11 +98,58 @@ resource "aws_db_instance" "this" {
   enabled_cloudwatch_logs_exports       = ["postgresql"]
 }
 
+# Optional read replicas (docs/scaling.md): asynchronous physical copies of the
+# primary for the API's reads, none by default. Engine, version, master user,
+# database and storage size come from the source; so does the DB subnet group
+# (a same-region replica names none). Same parameter group and security group
+# as the primary. A replica holds nothing the primary lacks: no backups, no
+# final snapshot (RDS takes none of a replica), no deletion protection.
+resource "aws_db_instance" "replica" {
+  count = var.read_replica_count
+
+  identifier          = "${var.name}-replica-${count.index + 1}"
+  replicate_source_db = aws_db_instance.this.identifier
+  instance_class      = coalesce(var.read_replica_instance_class, var.instance_class)
+
+  port                                = 5432
+  parameter_group_name                = aws_db_parameter_group.this.name
+  vpc_security_group_ids              = [aws_security_group.db.id]
+  publicly_accessible                 = false
+  multi_az                            = false
+  ca_cert_identifier                  = "rds-ca-rsa2048-g1"
+  auto_minor_version_upgrade          = true
+  iam_database_authentication_enabled = false
+
+  max_allocated_storage = var.max_allocated_storage
+  storage_type          = "gp3"
+  storage_encrypted     = true
+
+  backup_retention_period  = 0
+  maintenance_window       = "sun:10:30-sun:11:30"
+  delete_automated_backups = true
+  deletion_protection      = false
+  skip_final_snapshot      = true
+
+  # The API's slow statements are logged where they run.
+  performance_insights_enabled          = true
+  performance_insights_retention_period = 7
+  enabled_cloudwatch_logs_exports       = ["postgresql"]
+}
+
 # Application logins (created by infra/docker/bootstrap_roles.py): the owner
 # role dbt and the loader run as, and PostgREST's `authenticator`. Each gets a
 # generated alphanumeric password (so the URLs need no escaping) and a secret
-# <name>/db/<login> holding username, password, host, port, dbname and url.
+# <name>/db/<login> holding username, password, host, port, dbname, url and
+# read_url. read_url lists the replicas, then the primary, with
+# target_session_attrs=read-only: a PostgREST pool on it reads from the first
+# replica that answers while its LISTEN session (PostgREST forces read-write)
+# lands on the primary, where the publish's NOTIFY is sent. Without replicas
+# read_url is url.
 locals {
+  primary_host  = "${aws_db_instance.this.address}:${aws_db_instance.this.port}"
+  replica_hosts = [for replica in aws_db_instance.replica : "${replica.address}:${replica.port}"]
+  read_hosts    = join(",", concat(local.replica_hosts, [local.primary_host]))
+
   logins = {
     owner = {
       username    = var.owner_username
@@ -110,7 +157,7 @@ locals {
     }
     authenticator = {
       username    = "authenticator"
-      description = "PostgREST login role: username, password, url (PGRST_DB_URI)"
+      description = "PostgREST login role: username, password, url and read_url (PGRST_DB_URI)"
     }
   }
 }
@@ -140,6 +187,11 @@ resource "aws_secretsmanager_secret_version" "login" {
     host     = aws_db_instance.this.address
     port     = aws_db_instance.this.port
     dbname   = var.db_name
-    url      = "postgresql://${each.value.username}:${random_password.login[each.key].result}@${aws_db_instance.this.address}:${aws_db_instance.this.port}/${var.db_name}?sslmode=require"
+    url      = "postgresql://${each.value.username}:${random_password.login[each.key].result}@${local.primary_host}/${var.db_name}?sslmode=require"
+    read_url = (
+      length(local.replica_hosts) > 0
+      ? "postgresql://${each.value.username}:${random_password.login[each.key].result}@${local.read_hosts}/${var.db_name}?sslmode=require&target_session_attrs=read-only"
+      : "postgresql://${each.value.username}:${random_password.login[each.key].result}@${local.primary_host}/${var.db_name}?sslmode=require"
+    )
   })
 }

@@ -71,3 +71,20 @@ variable "multi_az" {
   description = "Whether to keep a synchronous standby in a second zone."
   type        = bool
 }
+
+variable "read_replica_count" {
+  description = "Number of read replicas of the instance for the API's reads (docs/scaling.md); 0: none."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.read_replica_count >= 0 && floor(var.read_replica_count) == var.read_replica_count
+    error_message = "read_replica_count must be a whole number, 0 or more."
+  }
+}
+
+variable "read_replica_instance_class" {
+  description = "RDS instance class of the read replicas; empty: the primary's instance_class."
+  type        = string
+  default     = ""
+}
