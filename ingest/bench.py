@@ -16,6 +16,9 @@ value on disk (table + TOAST + indexes).
 same build in place (`coeqwal build --select fqn:*`), wall time and the database's
 extra bytes during the build.
 
+`coeqwal bench --scenarios 1,10,25` measures what the next build costs with N
+scenarios loaded (ingest/bench_scale.py).
+
 Speed targets are measured here, never by timed tests.
 """
 
@@ -134,7 +137,12 @@ def _psql(db, command: str) -> list[str]:
 
 
 def main(
-    full_size: bool = True, warehouse: bool = True, publish: bool = False, rounds: int = 2
+    full_size: bool = True,
+    warehouse: bool = True,
+    publish: bool = False,
+    rounds: int = 2,
+    scenarios: list[int] | None = None,
+    budget_minutes: float = 120,
 ) -> int:
     """The ingest benchmark, then (unless `warehouse` is false) the dbt build's; or,
     with `publish`, only the cost of publishing a build (bench_publish)."""
@@ -157,6 +165,10 @@ def main(
     coeqwal = str(Path(sys.executable).parent / "coeqwal")
     if publish:
         return bench_publish(db, env, coeqwal, path, rounds)
+    if scenarios:
+        from ingest import bench_scale
+
+        return bench_scale.run(db, env, coeqwal, path, scenarios, budget_minutes * 60)
 
     # 1. end-to-end ingest through the CLI
     print("ingest through the CLI (its own summary, with dlt's phases):")

@@ -202,7 +202,23 @@ def _api(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from ingest import bench
 
-    return bench.main(full_size=not args.small, publish=args.publish, rounds=args.rounds)
+    steps = None
+    if args.scenarios:
+        try:
+            steps = [int(n) for n in args.scenarios.split(",")]
+        except ValueError:
+            raise CommandError(
+                f"bench: --scenarios takes numbers such as 1,10,25, not {args.scenarios!r}"
+            ) from None
+        if any(n < 1 for n in steps):
+            raise CommandError("bench: --scenarios takes numbers of scenarios, each at least 1")
+    return bench.main(
+        full_size=not args.small,
+        publish=args.publish,
+        rounds=args.rounds,
+        scenarios=steps,
+        budget_minutes=args.budget_minutes,
+    )
 
 
 def _one_line(exc: BaseException) -> str:
@@ -288,6 +304,18 @@ def parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--rounds", type=int, default=2, help="with --publish: builds of each kind and mode"
+    )
+    bench.add_argument(
+        "--scenarios",
+        metavar="N1,N2,...",
+        help="only the cost of the next build with N scenarios (e.g. 1,10,25): no-change "
+        "and add-one builds, slowest nodes, bytes per scenario and API latency at each N",
+    )
+    bench.add_argument(
+        "--budget-minutes",
+        type=float,
+        default=120,
+        help="with --scenarios: stop before a step that would pass this budget (default 120)",
     )
     bench.set_defaults(func=_bench)
     return p

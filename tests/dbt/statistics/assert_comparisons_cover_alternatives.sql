@@ -14,8 +14,8 @@ statistics as (
     where {{ scenario_store_scope() }}
 ),
 
-{#- The baselines of the scenarios in scope, whether this build computed them or not. #}
 baseline_statistics as (
+    -- the baselines of the scenarios in scope, whether this build computed them or not
     select * from {{ ref('fct_series_statistics_compact') }}
     where scenario_id in (
         select scope.baseline_scenario_id
