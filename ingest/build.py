@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -204,19 +203,55 @@ def seeds_with_new_columns(db: DatabaseUrl) -> list[str]:
     return [name for name, cols in wanted.items() if name in existing and existing[name] != cols]
 
 
-def in_place_selection(select: str) -> list[str]:
-    """The selectors of an in-place build, plus the views downstream of them.
+def restore_dropped_views(db: DatabaseUrl) -> list[str]:
+    """After an in-place build: rebuild the project's views that are missing.
 
     Replacing a table in place drops the views that read it (dbt drops the old
-    table with `cascade`); rebuilding the downstream views in the same run puts
-    them back, so a development build does not leave `api` endpoints missing."""
-    selectors = select.split()
-    views = [
-        f"{re.sub(r'[+][0-9]*$', '', s)}+,config.materialized:view"
-        for s in selectors
-        if not s.startswith("@")
-    ]
-    return [*selectors, *views]
+    table with `cascade`), and dbt recreates only the views it was asked to
+    build; the others are rebuilt here, so that a development build does not
+    leave `api` endpoints missing. Returns the views rebuilt."""
+    from ingest import ops
+
+    path = target_path() / "manifest.json"
+    if not path.exists():
+        return []
+    nodes = json.loads(path.read_text()).get("nodes", {})
+    views = {
+        (node["schema"], node.get("alias") or node["name"]): node["name"]
+        for node in nodes.values()
+        if node.get("resource_type") == "model"
+        and node.get("config", {}).get("materialized") == "view"
+        and node.get("config", {}).get("enabled", True)
+    }
+    conn = ops.connect(db)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "select n.nspname, c.relname from pg_class c "
+                "join pg_namespace n on n.oid = c.relnamespace where n.nspname = any(%s)",
+                (sorted({schema for schema, _ in views}),),
+            )
+            present = set(cur.fetchall())
+    finally:
+        conn.close()
+    missing = sorted(name for key, name in views.items() if key not in present)
+    if missing:
+        # The build's run_results.json stays the one in target/ (its artifact).
+        results = target_path() / "run_results.json"
+        kept = results.read_bytes() if results.exists() else None
+        try:
+            code = run_dbt(["run", "--select", *missing], db, quiet=True)
+        finally:
+            if kept is not None:
+                results.write_bytes(kept)
+        if code != 0:
+            raise BuildError(
+                f"views dropped by the in-place build not rebuilt: {', '.join(missing)}"
+            )
+        print(
+            f"rebuilt {len(missing)} view(s) dropped with the tables they read: {', '.join(missing)}"
+        )
+    return missing
 
 
 def _build_locked(select: str | None, db: DatabaseUrl, full_refresh: bool = False) -> int:
@@ -247,15 +282,18 @@ def _build_locked(select: str | None, db: DatabaseUrl, full_refresh: bool = Fals
     if full_refresh:
         args = [*args, "--full-refresh"]
     extra = ["--vars", json.dumps({"schema_suffix": publish.SUFFIX})] if shadow else []
-    selection = in_place_selection(select) if select else []
-    label = " ".join(args)
-    if selection:
-        args = [args[0], "--select", *selection, *args[3:]]
-    code, results = run_dbt_recorded(args, db, extra=extra, label=label)
+    code, results = run_dbt_recorded(args, db, extra=extra)
+    if not shadow and not guard.ping(db, 5.0):
+        try:
+            restore_dropped_views(db)
+        except BuildError:
+            if code == 0:
+                raise  # else the build's own failure is the one reported
     if code != 0:
         reason = guard.ping(db, 5.0)
         if reason:  # a dropped connection, not the node dbt names first
             raise BuildError(guard.lost_message(db, reason))
+        check_source_freshness(db, extra)
         if shadow:
             publish.discard(db)
         failed = [
@@ -264,10 +302,13 @@ def _build_locked(select: str | None, db: DatabaseUrl, full_refresh: bool = Fals
             if r["status"] in ("error", "fail")
         ]
         first = failed[0] if failed else f"exit code {code}"
-        check_source_freshness(db)
         unchanged = "; nothing published, clients see the previous build" if shadow else ""
         raise BuildError(f"dbt {args[0]} failed ({len(failed)} node(s)); first: {first}{unchanged}")
     print(summarize(results))
+    # Before the switch, with the build's own vars: dbt's partial parsing then
+    # reuses the build's parse here and in the next build (other vars would
+    # make both parse the whole project again).
+    check_source_freshness(db, extra)
     if shadow:
         invocation = (results.get("metadata") or {}).get("invocation_id")
         try:
@@ -275,7 +316,6 @@ def _build_locked(select: str | None, db: DatabaseUrl, full_refresh: bool = Fals
         except Exception as exc:
             raise BuildError(f"publish failed, clients see the previous build: {exc}") from None
         print(f"published: {len(loads)} scenario load(s), switched in {seconds * 1000:.0f} ms")
-    check_source_freshness(db)
     return 0
 
 
@@ -313,7 +353,7 @@ def run_dbt_recorded(
     return code, artifact
 
 
-def check_source_freshness(db: DatabaseUrl) -> str:
+def check_source_freshness(db: DatabaseUrl, extra: list[str] | None = None) -> str:
     """`dbt source freshness` for the raw sources: recorded in ops, reported in one line.
 
     Never fails the build: stale data is a reason to load, not to stop serving.
@@ -331,7 +371,7 @@ def check_source_freshness(db: DatabaseUrl) -> str:
     if not landed:
         print("source freshness: nothing loaded yet (no raw_dss.dss_series)")
         return "pass"
-    code, artifact = run_dbt_recorded(["source", "freshness"], db, quiet=True)
+    code, artifact = run_dbt_recorded(["source", "freshness"], db, quiet=True, extra=extra)
     results = artifact.get("results", [])
     order = ["pass", "warn", "error", "runtime error"]
     statuses = [r.get("status") if r.get("status") in order else "error" for r in results]

@@ -323,6 +323,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    # dlt logs a failed job's traceback to stderr before raising it; the CLI
+    # reports the error itself, in one line (RUNTIME__LOG_LEVEL overrides).
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", "CRITICAL")
     from ingest.localdb import DatabaseError
 
     try:
