@@ -155,51 +155,60 @@
 {%- endmacro %}
 
 {#-
-    Incremental by scenario, aware of parameters: the scenarios that
-    scenarios_changed_since_last_build(upstream) selects (new or re-ingested),
-    plus the scenarios of `upstream` whose rows in the model were computed with
-    other parameters (a parameters_hash other than `current_hash`: an analyst
-    edited a seed), so a seed edit followed by `dbt build` updates every
-    scenario. On a first (full) build: every scenario of `upstream`.
+    Incremental by scenario, aware of parameters: the ids of the scenarios a
+    statistics model computes this run, read now from metadata (the registry of
+    the per-scenario tables), or none on a first (full) build, which computes
+    every scenario. They are the scenarios scenarios_changed_since_last_build
+    selects for the loads of `loads_model` (new or re-ingested), plus the
+    loaded scenarios whose rows were computed with other parameters (a
+    parameters_hash other than the current `hash_column` of
+    int_statistics_parameter_hashes: an analyst edited a seed), so a seed edit
+    followed by `dbt build` updates every scenario. The models write them as
+    literals (statistics_is_to_build): the planner then reads only those
+    scenarios' tables, and a build that computes nothing plans nothing.
 -#}
-{% macro statistics_scenarios_to_build(upstream, current_hash) %}
-    {% if not is_incremental() %}
-        select distinct upstream_rows.scenario_id from {{ upstream }} as upstream_rows
-    {% else %}
-    {{ scenarios_changed_since_last_build(upstream) }}
-    union
-    select built.scenario_id
-    from {{ scenario_store_state() }} as built
-    where
-        built.scenario_id in (
-            select upstream_rows.scenario_id from {{ upstream }} as upstream_rows
+{% macro statistics_to_build_ids(hash_column, loads_model='fct_series_values_compact') %}
+    {%- if not is_incremental() -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set loads = scenario_store_loads(loads_model) -%}
+    {%- set query -%}
+        {{ scenarios_changed_since_last_build(loads) }}
+        union
+        select built.scenario_id
+        from {{ scenario_store_state() }} as built
+        inner join {{ loads }} as latest on built.scenario_id = latest.scenario_id
+        where built.parameters_hashes is distinct from (
+            select hashes.{{ hash_column }}::text
+            from {{ ref('int_statistics_parameter_hashes') }} as hashes
         )
-        and built.parameters_hashes is distinct from ({{ current_hash }})::text
-    {% endif %}
+    {%- endset -%}
+    {{ return(scenario_ids_of(query)) }}
 {% endmacro %}
 
 {#-
-    True when `scenario_id` is one of the scenarios a model builds this run
-    (the relation scenarios_to_build, see statistics_scenarios_to_build).
-    `= any(array(...))` keeps the filter on the scan of the series' primary
-    key, before any unnesting.
+    True when `scenario_id` is one of the scenarios a model builds this run:
+    `to_build` written as literals (statistics_to_build_ids); `true` on a first
+    build (to_build none), which computes every scenario.
 -#}
-{% macro statistics_is_to_build(scenario_id, scenarios_to_build='scenarios_to_build') -%}
-    {{ scenario_id }} = any(
-        array(select to_build.scenario_id from {{ scenarios_to_build }} as to_build)
-    )
+{% macro statistics_is_to_build(scenario_id, to_build) -%}
+    {%- if to_build is none -%}
+        true
+    {%- else -%}
+        {{ scenario_id_in(scenario_id, to_build) }}
+    {%- endif -%}
 {%- endmacro %}
 
 {#-
     Per scenario built this run, the latest raw load behind its series
     (loaded_at of the statistics rows, which drives incremental rebuilds).
 -#}
-{% macro statistics_scenario_loads(series, scenarios_to_build='scenarios_to_build') %}
+{% macro statistics_scenario_loads(series, to_build) %}
     select
         series_rows.scenario_id,
         max(series_rows.loaded_at) as loaded_at
     from {{ series }} as series_rows
-    where {{ statistics_is_to_build('series_rows.scenario_id', scenarios_to_build) }}
+    where {{ statistics_is_to_build('series_rows.scenario_id', to_build) }}
     group by series_rows.scenario_id
 {% endmacro %}
 

@@ -109,6 +109,26 @@ select * from final
 -#}
 {% macro statistics_comparisons_compact_model(statistics_relation, hash_column, extra_keys=[]) %}
 {%- set keys = ['variable_key'] + extra_keys + ['period'] %}
+{#- Incremental: the scenarios to compute and their baselines, read now from
+    metadata and written as literals (only their tables are planned and read). #}
+{%- if is_incremental() %}
+    {%- set state_sql -%}
+        (
+            select
+                series_loads.scenario_id,
+                series_loads.loaded_at,
+                hashes.{{ hash_column }} as parameters_hash
+            from {{ scenario_store_loads('fct_series_values_compact') }} as series_loads
+            cross join {{ ref('int_statistics_parameter_hashes') }} as hashes
+        )
+    {%- endset %}
+    {%- set pairs_sql = '(' ~ statistics_comparison_pairs([state_sql], ref('dim_scenarios')) ~ ')' %}
+    {%- set current_ids = scenario_ids_of(statistics_comparisons_to_build(pairs_sql)) %}
+    {%- set baseline_ids = scenario_ids_of(
+        'select listed.baseline_scenario_id from ' ~ pairs_sql ~ ' as listed where '
+        ~ scenario_id_in('listed.scenario_id', current_ids)
+    ) %}
+{%- endif %}
 with
 
 {#- not materialized: the two uses below each read only their scenarios. #}
@@ -129,16 +149,25 @@ parameter_hashes as (
 ),
 
 {# What each scenario's statistics were built from (its latest load and the
-   family's parameters), read from the small fct_series_values rather than by
-   scanning every statistics row. #}
+   family's parameters): from the registry of fct_series_values_compact when
+   the model is incremental (metadata, no fact row), else from the series. #}
 statistics_state as (
-    select
-        series.scenario_id,
-        max(series.loaded_at) as loaded_at,
-        min(parameter_hashes.{{ hash_column }}::text)::uuid as parameters_hash
-    from series
-    cross join parameter_hashes
-    group by series.scenario_id
+    {% if is_incremental() %}
+        select
+            series_loads.scenario_id,
+            series_loads.loaded_at,
+            parameter_hashes.{{ hash_column }} as parameters_hash
+        from {{ scenario_store_loads('fct_series_values_compact') }} as series_loads
+        cross join parameter_hashes
+    {% else %}
+        select
+            series.scenario_id,
+            max(series.loaded_at) as loaded_at,
+            min(parameter_hashes.{{ hash_column }}::text)::uuid as parameters_hash
+        from series
+        cross join parameter_hashes
+        group by series.scenario_id
+    {% endif %}
 ),
 
 pairs as (
@@ -157,22 +186,30 @@ current_rows as (
     select statistics.*
     from statistics
     where
-        statistics.scenario_id = any(
-            array(select pairs_to_build.scenario_id from pairs_to_build)
-        )
+        {% if is_incremental() -%}
+            {{ scenario_id_in('statistics.scenario_id', current_ids) }}
+        {%- else -%}
+            statistics.scenario_id = any(
+                array(select pairs_to_build.scenario_id from pairs_to_build)
+            )
+        {%- endif %}
 ),
 
 baseline_rows as (
     select statistics.*
     from statistics
     where
-        statistics.scenario_id = any(
-            array(
-                select pairs.baseline_scenario_id
-                from pairs
-                inner join pairs_to_build on pairs.scenario_id = pairs_to_build.scenario_id
+        {% if is_incremental() -%}
+            {{ scenario_id_in('statistics.scenario_id', baseline_ids) }}
+        {%- else -%}
+            statistics.scenario_id = any(
+                array(
+                    select pairs.baseline_scenario_id
+                    from pairs
+                    inner join pairs_to_build on pairs.scenario_id = pairs_to_build.scenario_id
+                )
             )
-        )
+        {%- endif %}
 ),
 
 final as (

@@ -320,3 +320,49 @@
         and rated.indicator_code = '{{ indicator_code }}'
         and rated.role = 'rated'
 {% endmacro %}
+
+{#-
+    pre_hook of fct_tier_location_results: lists the scenarios whose published
+    rows may be kept (temporary table scenario_store_keep, read by the
+    scenario_store materialization): the loaded scenarios of `scenarios`
+    (dim_scenarios); the rows of a scenario no longer loaded are dropped.
+-#}
+{% macro tier_keep_loaded_scenarios(scenarios) %}
+    drop table if exists pg_temp.scenario_store_keep;
+    create temporary table scenario_store_keep as
+    select loaded.scenario_id
+    from {{ scenarios }} as loaded
+    where loaded.is_loaded
+{% endmacro %}
+
+{#-
+    Per loaded scenario, what its tier location rows are computed from, read
+    from metadata (the registry of the per-scenario tables): its latest series
+    load, its baseline and the baseline's load (GW_STOR compares with it), and
+    parameters_hashes, a fingerprint of the tier seeds and of the scenario's
+    delivery parameters (fct_delivery_annual). Columns as
+    statistics_comparisons_to_build compares them.
+-#}
+{% macro tier_scenario_state_sql() %}
+    {%- set series_loads = scenario_store_loads('fct_series_values_compact') -%}
+    select
+        scenarios.scenario_id,
+        scenarios.baseline_scenario_id,
+        series_loads.loaded_at,
+        baseline_loads.loaded_at as baseline_loaded_at,
+        md5(
+            {{ statistics_parameters_hash([
+                ref('tier_indicators'), ref('tier_locations'), ref('tier_rule_parameters'),
+                ref('tier_delivered_results'), ref('demand_unit_series')
+            ]) }}::text
+            || '|' || coalesce(delivery_loads.parameters_hashes, '')
+        )::uuid::text as parameters_hashes
+    from {{ ref('dim_scenarios') }} as scenarios
+    inner join {{ series_loads }} as series_loads
+        on scenarios.scenario_id = series_loads.scenario_id
+    left join {{ series_loads }} as baseline_loads
+        on scenarios.baseline_scenario_id = baseline_loads.scenario_id
+    left join {{ scenario_store_loads('fct_delivery_annual') }} as delivery_loads
+        on scenarios.scenario_id = delivery_loads.scenario_id
+    where scenarios.is_loaded
+{% endmacro %}

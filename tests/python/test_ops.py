@@ -170,6 +170,102 @@ def test_failed_ingest_is_visible_and_the_previous_load_still_serves(warehouse, 
     )
 
 
+def _published_part(sql, model: str, scenario_id: str) -> str:
+    """The store table a published view reads for one scenario (from the catalog)."""
+    rows = sql(
+        "select distinct parts.relation_name from store.scenario_parts as parts "
+        "join pg_class as part_table on part_table.relname = parts.relation_name "
+        "join pg_depend as dep on dep.refobjid = part_table.oid "
+        "join pg_rewrite as rule on dep.objid = rule.oid and dep.classid = 'pg_rewrite'::regclass "
+        "where parts.model_name = %s and parts.scenario_id = %s "
+        "and rule.ev_class = %s::regclass",
+        (model, scenario_id, f"marts.{model}"),
+    )
+    assert len(rows) == 1, rows
+    return rows[0][0]
+
+
+def test_audit_checks_every_scenario_and_records_it(warehouse, test_db, sql):
+    """`coeqwal audit` runs the tests a build leaves out (tag `audit`) and every
+    scoped test on every scenario; it finds a stored value that no build
+    computed, records the failure in ops and ops_audit, and says so in one line."""
+    audit_only = {
+        "test.coeqwal.assert_every_raw_value_reaches_monthly_facts",
+    }
+    build_id = latest_build(sql, "build")[0]
+    built = {
+        row[0]
+        for row in sql(
+            "select unique_id from ops.dbt_node_results where invocation_id = %s", (build_id,)
+        )
+    }
+    assert not audit_only & built  # a build leaves them out
+    assert not [u for u in built if u.startswith("test.coeqwal.unique_combination_api_timeseries")]
+
+    passed = coeqwal("audit")
+    assert passed.stdout.strip().splitlines()[-1].startswith("audit:"), passed.stdout[-2000:]
+    audit_id, command, status, exit_code, *_ = latest_build(sql, "audit")
+    assert (command, exit_code) == ("audit", 0) and status in ("succeeded", "warned")
+    audited = dict(
+        sql(
+            "select unique_id, status from ops.dbt_node_results where invocation_id = %s",
+            (audit_id,),
+        )
+    )
+    assert {audited[u] for u in audit_only} == {"pass"}
+    assert [u for u in audited if u.startswith("test.coeqwal.unique_combination_api_timeseries")]
+    # it tests, it builds nothing
+    assert not [u for u in audited if u.startswith(("model.", "seed.", "snapshot."))]
+
+    # One value of a published series changed behind the build's back: no build
+    # recomputes the scenario, so only the audit can see it.
+    scenario = sorted(warehouse)[0]
+    part = _published_part(sql, "fct_series_values_compact", scenario)
+    table = f'store."{part}"'
+    key, original = sql(
+        f"select variable_key, monthly_values_f4::text from {table} "
+        "where monthly_values_f4[1] is not null order by variable_key limit 1"
+    )[0]
+    sql(
+        f"update {table} set monthly_values_f4[1] = monthly_values_f4[1] + 1000 "
+        "where variable_key = %s",
+        (key,),
+    )
+    try:
+        failed = coeqwal("audit", check=False)
+        assert failed.returncode == 1
+        lines = failed.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("coeqwal: audit failed:"), failed.stderr
+        audit_id, _, status, exit_code, *_ = latest_build(sql, "audit")
+        assert (status, exit_code) == ("failed", 1)
+        failing = {
+            row[0]
+            for row in sql(
+                "select unique_id from ops.dbt_node_results "
+                "where invocation_id = %s and status = 'fail'",
+                (audit_id,),
+            )
+        }
+        assert {
+            "test.coeqwal.assert_every_raw_value_reaches_monthly_facts",
+            "test.coeqwal.assert_compact_series_match_raw",
+        } <= failing, failing
+        # the failing rows name the scenario and the series
+        assert sql(
+            "select scenario_id, variable_key, mismatch "
+            "from ops_audit.assert_compact_series_match_raw"
+        ) == [(scenario, key, "values differ")]
+        assert sql(
+            "select scenario_id from ops_audit.assert_every_raw_value_reaches_monthly_facts"
+        ) == [(scenario,)]
+    finally:
+        sql(
+            f"update {table} set monthly_values_f4 = %s::real[] where variable_key = %s",
+            (original, key),
+        )
+    assert coeqwal("audit").returncode == 0
+
+
 def _insert_raw_copy(sql, b_part: str, values: str, month_count: int) -> None:
     """A copy of one loaded s0044 series under another B part, stamped as a new load
     (every other column copied as the loader wrote it, whatever the raw schema)."""

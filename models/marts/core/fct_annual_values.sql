@@ -38,9 +38,9 @@ changed_series as materialized (
         (decided from the catalog, not by scanning rows). #}
     {% if is_incremental()
         and 'months_sum_taf' in adapter.get_columns_in_relation(scenario_store_previous()) | map(attribute='name') %}
-        where series.scenario_id in (
-            {{ scenarios_changed_since_last_build(ref('fct_series_values')) }}
-        )
+        where {{ scenario_id_in('series.scenario_id', scenario_ids_of(
+            scenarios_changed_since_last_build(scenario_store_loads('fct_series_values_compact'))
+        )) }}
     {% endif %}
 ),
 

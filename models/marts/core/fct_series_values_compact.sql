@@ -11,36 +11,56 @@
     needs 64 bits. Models read the view fct_series_values, which widens them to
     `double precision[]`. Incremental by scenario: a build processes only the
     scenarios whose raw load changed since the last build, replacing their rows.
+    loaded_at is the scenario's latest raw load (over all its files), the same
+    on every row of a scenario: the load every model above records and compares.
 -#}
+{#- The scenarios whose raw load changed (metadata, written as literals); all
+    on a first build. #}
+{%- if is_incremental() %}
+    {%- set to_build = scenario_ids_of(
+        scenarios_changed_since_last_build(scenario_store_loads('stg_dss__series'))
+    ) %}
+{%- endif %}
+
 with
 
 series as (
     select * from {{ ref('int_series_classified') }}
 ),
 
+scenario_loads as (
+    select
+        raw_series.scenario_id,
+        max(raw_series.loaded_at) as loaded_at
+    from {{ ref('stg_dss__series') }} as raw_series
+    {% if is_incremental() %}
+        where {{ scenario_id_in('raw_series.scenario_id', to_build) }}
+    {% endif %}
+    group by raw_series.scenario_id
+),
+
 final as (
     select
-        scenario_id,
-        variable_key,
-        file_role,
-        b_part,
-        c_part,
-        unit_code,
-        kind,
-        month_count,
-        missing_count,
-        taf_per_cfs_day,
-        monthly_values_f4,
-        monthly_values_f8,
-        is_flow,
-        is_described,
-        start_month,
-        loaded_at
+        series.scenario_id,
+        series.variable_key,
+        series.file_role,
+        series.b_part,
+        series.c_part,
+        series.unit_code,
+        series.kind,
+        series.month_count,
+        series.missing_count,
+        series.taf_per_cfs_day,
+        series.monthly_values_f4,
+        series.monthly_values_f8,
+        series.is_flow,
+        series.is_described,
+        series.start_month,
+        scenario_loads.loaded_at
     from series
+    inner join scenario_loads on series.scenario_id = scenario_loads.scenario_id
     {% if is_incremental() %}
-        where scenario_id in (
-            {{ scenarios_changed_since_last_build(ref('int_series_classified')) }}
-        )
+        where {{ scenario_id_in('series.scenario_id', to_build) }}
     {% endif %}
 )
 

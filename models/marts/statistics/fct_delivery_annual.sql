@@ -14,6 +14,9 @@
     (the demand series, else the shortage series) have at least
     annual_min_months values; the delivery statistics use complete years only.
 -#}
+{#- The scenarios this run computes (metadata; none on a first build). #}
+{%- set to_build = statistics_to_build_ids('delivery_parameters_hash') %}
+
 with
 
 aggregates as (
@@ -28,10 +31,6 @@ annual as (
     select * from {{ ref('fct_annual_values') }}
 ),
 
-series as (
-    select * from {{ ref('fct_series_values') }}
-),
-
 parameters as (
     select
         statistics_parameters.shortage_year_threshold_taf,
@@ -39,12 +38,6 @@ parameters as (
         parameter_hashes.delivery_parameters_hash as parameters_hash
     from {{ ref('int_statistics_parameters') }} as statistics_parameters
     cross join {{ ref('int_statistics_parameter_hashes') }} as parameter_hashes
-),
-
-scenarios_to_build as (
-    {{ statistics_scenarios_to_build(
-        'series', '(select parameters.parameters_hash from parameters)'
-    ) }}
 ),
 
 {# every series of every delivery with its role, and how many series the
@@ -95,7 +88,7 @@ selected_annual as (
     where
         {#- `= any(array(...))` keeps the scan of fct_annual_values selective. #}
         annual.variable_key = any(array(select listed.variable_key from delivery_series as listed))
-        and {{ statistics_is_to_build('annual.scenario_id') }}
+        and {{ statistics_is_to_build('annual.scenario_id', to_build) }}
 ),
 
 {# one row per scenario, delivery, role and year: the role's volume when

@@ -8,6 +8,11 @@
     shortage above the threshold (COUNT); percent_demand_met mean and min
     (PERCENT). value_count is the number of years used.
 -#}
+{#- The scenarios this run computes (metadata; none on a first build). #}
+{%- set to_build = statistics_to_build_ids(
+    'delivery_parameters_hash', loads_model='fct_delivery_annual'
+) %}
+
 with
 
 annual as (
@@ -16,12 +21,6 @@ annual as (
 
 parameter_hashes as (
     select * from {{ ref('int_statistics_parameter_hashes') }}
-),
-
-scenarios_to_build as (
-    {{ statistics_scenarios_to_build(
-        'annual', '(select parameter_hashes.delivery_parameters_hash from parameter_hashes)'
-    ) }}
 ),
 
 summary as (
@@ -41,7 +40,7 @@ summary as (
     from annual
     where
         annual.is_complete_year
-        and {{ statistics_is_to_build('annual.scenario_id') }}
+        and {{ statistics_is_to_build('annual.scenario_id', to_build) }}
     group by annual.scenario_id, annual.delivery_code
 ),
 

@@ -11,6 +11,9 @@
     NULL months are left out of every share and mean (value_count says how many
     were used).
 -#}
+{#- The scenarios this run computes (metadata; none on a first build). #}
+{%- set to_build = statistics_to_build_ids('delta_parameters_hash') %}
+
 with
 
 delta_series as (
@@ -42,14 +45,8 @@ parameters as (
     from {{ ref('int_statistics_parameter_hashes') }} as parameter_hashes
 ),
 
-scenarios_to_build as (
-    {{ statistics_scenarios_to_build(
-        'series', '(select parameters.parameters_hash from parameters)'
-    ) }}
-),
-
 scenario_loads as (
-    {{ statistics_scenario_loads('series') }}
+    {{ statistics_scenario_loads('series', to_build) }}
 ),
 
 outflow_rows as (
@@ -75,7 +72,7 @@ outflow_rows as (
                 from delta_series as listed
             )
         )
-        and {{ statistics_is_to_build('statistics.scenario_id') }}
+        and {{ statistics_is_to_build('statistics.scenario_id', to_build) }}
 ),
 
 delta_months as (
@@ -97,7 +94,7 @@ delta_months as (
                 from delta_series as listed
             )
         )
-        and {{ statistics_is_to_build('monthly.scenario_id') }}
+        and {{ statistics_is_to_build('monthly.scenario_id', to_build) }}
 ),
 
 x2_rows as (

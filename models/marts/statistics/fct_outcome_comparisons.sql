@@ -72,8 +72,37 @@ outcomes as (
     from delta_statistics
 ),
 
+{# What each scenario's outcome statistics were built from: from the
+   registry of the three statistics models when incremental (metadata, no
+   statistics row), else from the rows. #}
+outcome_state as (
+    {% if is_incremental() %}
+        select
+            statistics_loads.scenario_id,
+            statistics_loads.loaded_at,
+            parameter_hashes.parameters_hash::uuid as parameters_hash
+        from (
+            select * from {{ scenario_store_loads('fct_reservoir_statistics') }} as reservoir_loads
+            union all
+            select * from {{ scenario_store_loads('fct_delivery_statistics') }} as delivery_loads
+            union all
+            select * from {{ scenario_store_loads('fct_delta_statistics') }} as delta_loads
+        ) as statistics_loads
+        cross join
+            lateral unnest(
+                string_to_array(statistics_loads.parameters_hashes, ',')
+            ) as parameter_hashes (parameters_hash)
+    {% else %}
+        select
+            outcomes.scenario_id,
+            outcomes.loaded_at,
+            outcomes.parameters_hash
+        from outcomes
+    {% endif %}
+),
+
 pairs as (
-    {{ statistics_comparison_pairs(['outcomes'], 'scenarios') }}
+    {{ statistics_comparison_pairs(['outcome_state'], 'scenarios') }}
 ),
 
 pairs_to_build as (

@@ -16,6 +16,9 @@
     known, by water month and over all months. A reservoir without a level or
     flood-release series in a scenario gets no rows for that metric.
 -#}
+{#- The scenarios this run computes (metadata; none on a first build). #}
+{%- set to_build = statistics_to_build_ids('reservoir_parameters_hash') %}
+
 with
 
 reservoirs as (
@@ -43,14 +46,8 @@ parameters as (
     from {{ ref('int_statistics_parameter_hashes') }} as parameter_hashes
 ),
 
-scenarios_to_build as (
-    {{ statistics_scenarios_to_build(
-        'series', '(select parameters.parameters_hash from parameters)'
-    ) }}
-),
-
 scenario_loads as (
-    {{ statistics_scenario_loads('series') }}
+    {{ statistics_scenario_loads('series', to_build) }}
 ),
 
 storage_statistics as (
@@ -70,7 +67,7 @@ storage_statistics as (
         statistics.period != 'annual'
         {#- `= any(array(...))` filters keep the scans of the big relations on their
             primary key (a join there is planned after unnesting every series). #}
-        and {{ statistics_is_to_build('statistics.scenario_id') }}
+        and {{ statistics_is_to_build('statistics.scenario_id', to_build) }}
         and statistics.variable_key = any(
             array(select listed.storage_variable_key as variable_key from reservoirs as listed)
         )
@@ -142,7 +139,7 @@ reservoir_values as (
     from monthly
     inner join reservoir_variables on monthly.variable_key = reservoir_variables.variable_key
     where
-        {{ statistics_is_to_build('monthly.scenario_id') }}
+        {{ statistics_is_to_build('monthly.scenario_id', to_build) }}
         and monthly.variable_key = any(
             array(select listed.variable_key from reservoir_variables as listed)
         )

@@ -23,6 +23,9 @@
     'selected_series.start_water_month', 'month_values.month_index'
 ) %}
 
+{#- The scenarios this run computes (metadata; none on a first build). #}
+{%- set to_build = statistics_to_build_ids('series_parameters_hash') %}
+
 with
 
 series as (
@@ -41,12 +44,6 @@ parameter_hashes as (
     select * from {{ ref('int_statistics_parameter_hashes') }}
 ),
 
-scenarios_to_build as (
-    {{ statistics_scenarios_to_build(
-        'series', '(select parameter_hashes.series_parameters_hash from parameter_hashes)'
-    ) }}
-),
-
 selected_series as (
     select
         series.scenario_id,
@@ -56,7 +53,7 @@ selected_series as (
         series.loaded_at,
         {{ water_month('series.start_month') }} as start_water_month
     from series
-    where {{ statistics_is_to_build('series.scenario_id') }}
+    where {{ statistics_is_to_build('series.scenario_id', to_build) }}
 ),
 
 monthly_groups as (

@@ -28,6 +28,9 @@
 {%- set annual_year_type = 'type_lookups.year_type_codes['
     ~ 'annual_years.water_year - type_lookups.first_water_year + 1]' %}
 
+{#- The scenarios this run computes (metadata; none on a first build). #}
+{%- set to_build = statistics_to_build_ids('year_type_parameters_hash') %}
+
 with
 
 series as (
@@ -50,12 +53,6 @@ parameter_hashes as (
     select * from {{ ref('int_statistics_parameter_hashes') }}
 ),
 
-scenarios_to_build as (
-    {{ statistics_scenarios_to_build(
-        'series', '(select parameter_hashes.year_type_parameters_hash from parameter_hashes)'
-    ) }}
-),
-
 selected_series as (
     select
         series.scenario_id,
@@ -66,7 +63,7 @@ selected_series as (
         {{ water_month('series.start_month') }} as start_water_month,
         {{ water_year('series.start_month') }} as start_water_year
     from series
-    where {{ statistics_is_to_build('series.scenario_id') }}
+    where {{ statistics_is_to_build('series.scenario_id', to_build) }}
 ),
 
 {# The annual values of each series, read once per series (a lateral on the
@@ -104,7 +101,7 @@ year_spans as (
         max(year_types.water_year) as last_water_year
     from year_types
     where
-        {{ statistics_is_to_build('year_types.scenario_id') }}
+        {{ statistics_is_to_build('year_types.scenario_id', to_build) }}
     group by year_types.scenario_id, year_types.year_type_source
 ),
 

@@ -1,8 +1,11 @@
 {#-
     Reconciliation: every raw series (after the DV-over-SV choice) and every one
     of its values reaches fct_monthly_values, per scenario: same number of series,
-    of months, of non-missing values, and the same sum of values.
+    of months, of non-missing values, and the same sum of values. It unnests
+    every value of the long view: `coeqwal audit` runs it; a build checks the
+    arrays it stored instead (assert_compact_series_match_raw).
 -#}
+{{ config(tags=['audit']) }}
 with
 
 raw_series as (

@@ -5,13 +5,17 @@
 -#}
 with
 
-monthly as (
-    select * from {{ ref('fct_monthly_values') }}
-    where {{ scenario_store_scope() }}
-),
-
 reservoirs as (
     select * from {{ ref('dim_reservoirs') }}
+),
+
+{# `= any(array(...))`: only the storage series are unnested (the filter
+    reaches the compact table's key). #}
+monthly as (
+    select * from {{ ref('fct_monthly_values') }}
+    where
+        {{ scenario_store_scope() }}
+        and variable_key = any(array(select listed.storage_variable_key from reservoirs as listed))
 ),
 
 final as (
