@@ -6,7 +6,13 @@
 # Loads the file (all-or-nothing, recorded in ops.ingest_runs), then builds
 # (recorded in ops.dbt_runs). Any failure exits non-zero, which the
 # monitoring module turns into an alarm.
+# With COEQWAL_TASK=audit (the nightly schedule of modules/etl) it runs
+# `coeqwal audit` instead: every data test on every scenario.
 set -eu
+
+if [ "${COEQWAL_TASK:-}" = "audit" ]; then
+    exec coeqwal audit
+fi
 
 : "${DSS_BUCKET:?DSS_BUCKET is not set}"
 : "${DSS_KEY:?DSS_KEY is not set}"

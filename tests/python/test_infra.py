@@ -230,15 +230,18 @@ def test_compose_wiring_matches_the_code(compose):
 # --- the ETL task's entry script -------------------------------------------------------
 
 
-def _run_etl(tmp_path: Path, key: str):
+def _run_etl(tmp_path: Path, key: str, task: str | None = None):
     stub = tmp_path / "bin"
     stub.mkdir(exist_ok=True)
     log = tmp_path / "calls.log"
     (stub / "coeqwal").write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
     (stub / "coeqwal").chmod(0o755)
+    env = {"PATH": f"{stub}:/usr/bin:/bin", "DSS_BUCKET": "coeqwal-dss", "DSS_KEY": key}
+    if task is not None:
+        env = {"PATH": env["PATH"], "COEQWAL_TASK": task}
     proc = subprocess.run(
         ["sh", str(DOCKER / "etl_task.sh")],
-        env={"PATH": f"{stub}:/usr/bin:/bin", "DSS_BUCKET": "coeqwal-dss", "DSS_KEY": key},
+        env=env,
         capture_output=True,
         text=True,
     )
@@ -253,6 +256,20 @@ def test_etl_task_ingests_the_uploaded_file_then_builds(tmp_path):
         "ingest dss --scenario s0020 s3://coeqwal-dss/uploads/s0020/s0020_DV.dss",
         "build",
     ]
+
+
+def test_etl_task_audits_on_the_nightly_schedule(tmp_path):
+    """The scheduled rule of modules/etl starts the ETL task with COEQWAL_TASK=audit:
+    no upload, `coeqwal audit` alone."""
+    proc, calls = _run_etl(tmp_path, "", task="audit")
+    assert proc.returncode == 0, proc.stderr
+    assert calls == ["audit"]
+    etl = module_text(TERRAFORM / "modules" / "etl")
+    rule = resource_blocks(etl)["aws_cloudwatch_event_rule.audit"]
+    assert "schedule_expression = var.audit_schedule" in rule
+    target = resource_blocks(etl)["aws_cloudwatch_event_target.audit"]
+    assert "aws_cloudwatch_event_rule.audit.name" in target
+    assert re.search(r'name\s*=\s*"COEQWAL_TASK",\s*value\s*=\s*"audit"', target)
 
 
 def test_etl_task_refuses_a_key_without_scenario_folder(tmp_path):

@@ -288,3 +288,40 @@ resource "aws_cloudwatch_event_target" "etl" {
     maximum_retry_attempts       = 3
   }
 }
+
+# --- Nightly audit: the ETL task with COEQWAL_TASK=audit runs `coeqwal audit` ----
+# (every data test on every scenario; a failure exits 1 like a failed load,
+# which the monitoring module's ETL-failure alarm reports).
+
+resource "aws_cloudwatch_event_rule" "audit" {
+  name                = "${var.name}-audit"
+  description         = "Every data test on every scenario of the warehouse (coeqwal audit)"
+  schedule_expression = var.audit_schedule
+}
+
+resource "aws_cloudwatch_event_target" "audit" {
+  rule     = aws_cloudwatch_event_rule.audit.name
+  arn      = aws_ecs_cluster.this.arn
+  role_arn = aws_iam_role.events.arn
+
+  ecs_target {
+    task_definition_arn = aws_ecs_task_definition.etl.arn_without_revision
+    task_count          = 1
+    launch_type         = "FARGATE"
+    platform_version    = "LATEST"
+    propagate_tags      = "TASK_DEFINITION"
+
+    network_configuration {
+      subnets          = var.subnet_ids
+      security_groups  = [module.ecs_task.security_group_id]
+      assign_public_ip = false
+    }
+  }
+
+  input = jsonencode({
+    containerOverrides = [{
+      name        = local.container_name
+      environment = [{ name = "COEQWAL_TASK", value = "audit" }]
+    }]
+  })
+}

@@ -94,3 +94,9 @@ variable "authenticator_secret_arn" {
   description = "PostgREST's authenticator secret (the bootstrap task sets that password)."
   type        = string
 }
+
+variable "audit_schedule" {
+  description = "EventBridge schedule of the audit task (coeqwal audit: every data test on every scenario); default 10:00 UTC daily, 02:00/03:00 in California."
+  type        = string
+  default     = "cron(0 10 * * ? *)"
+}
