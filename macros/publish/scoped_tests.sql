@@ -20,23 +20,11 @@
         false
     {%- else -%}
         {%- set built -%}
-            select distinct built_parts.scenario_id
+            select built_parts.scenario_id
             from {{ scenario_store_schema() }}.scenario_parts as built_parts
-            where
-                built_parts.invocation_id = '{{ invocation_id }}'
-                and built_parts.scenario_id is not null
-            order by 1
+            where built_parts.invocation_id = '{{ invocation_id }}'
         {%- endset -%}
-        {%- set scenarios = run_query(built).columns[0].values() -%}
-        {%- if scenarios | length == 0 -%}
-            false
-        {%- else -%}
-            {{ column }} in (
-                {%- for scenario in scenarios -%}
-                    '{{ scenario | replace("'", "''") }}'{{ ', ' if not loop.last }}
-                {%- endfor -%}
-            )
-        {%- endif -%}
+        {{ scenario_id_in(column, scenario_ids_of(built)) }}
     {%- endif -%}
 {%- endmacro %}
 
