@@ -14,9 +14,8 @@ measures, through the CLI as a user would run it:
 - database bytes per scenario, by relation family;
 - the API's latency (the pgbench mix of `coeqwal bench`) at that N.
 
-Clones are baselines (no comparisons): the disk of this machine would not hold
-the comparisons of every alternative; their bytes per alternative are those of
-the `--publish` benchmark's second scenario. The project runs from a copy
+Clones are baselines. An alternative stores nothing more: its comparisons with
+its baseline are views, computed when read. The project runs from a copy
 (under .coeqwal/bench/) whose scenarios seed has the bench ids appended; the
 repository's seeds are not touched.
 """

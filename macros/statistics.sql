@@ -353,17 +353,17 @@
 {%- endmacro %}
 
 {#-
-    Lateral subquery unpivoting one compact comparison row with the two
-    statistics rows it compares into (statistic_code, value, baseline_value,
-    difference, percent_difference) rows.
+    Lateral subquery unpivoting one compact comparison row (both sides' values,
+    the differences) into (statistic_code, value, baseline_value, difference,
+    percent_difference) rows.
 -#}
-{% macro statistics_unpivot_comparison(comparison, current, baseline, parameters) -%}
+{% macro statistics_unpivot_comparison(comparison, parameters) -%}
     (
         {%- for moment in ['mean', 'sd', 'cv'] %}
         select
             '{{ moment }}' as statistic_code,
-            {{ current }}.{{ moment }} as value,
-            {{ baseline }}.{{ moment }} as baseline_value,
+            {{ comparison }}.{{ moment }} as value,
+            {{ comparison }}.baseline_{{ moment }} as baseline_value,
             {{ comparison }}.{{ moment }}_difference as difference,
             {{ comparison }}.{{ moment }}_percent_difference as percent_difference
         union all
@@ -376,8 +376,8 @@
             quantiles.percent_difference
         from unnest(
             {{ parameters }}.quantile_codes,
-            {{ current }}.quantile_values,
-            {{ baseline }}.quantile_values,
+            {{ comparison }}.quantile_values,
+            {{ comparison }}.baseline_quantile_values,
             {{ comparison }}.quantile_differences,
             {{ comparison }}.quantile_percent_differences
         ) as quantiles (statistic_code, value, baseline_value, difference, percent_difference)

@@ -47,18 +47,12 @@ final as (
 select * from final
 {% endmacro %}
 
-{#- The long shape of a compact comparisons mart, with both statistics' values. -#}
-{% macro statistics_comparisons_long_model(comparisons_relation, statistics_relation, extra_keys=[]) %}
-{%- set keys = ['variable_key'] + extra_keys + ['period'] %}
+{#- The long shape of a comparisons view: one row per key, period and statistic. -#}
+{% macro statistics_comparisons_long_model(comparisons_relation, extra_keys=[]) %}
 with
 
 comparisons as (
     select * from {{ comparisons_relation }}
-),
-
-{# not materialized: both uses are index lookups on the filtered keys. #}
-statistics as not materialized (
-    select * from {{ statistics_relation }}
 ),
 
 parameters as (
@@ -75,141 +69,39 @@ final as (
         comparisons.period,
         unpivoted.statistic_code,
         comparisons.baseline_scenario_id,
-        case when unpivoted.statistic_code = 'cv' then 'NONE' else current_rows.value_unit end
+        case when unpivoted.statistic_code = 'cv' then 'NONE' else comparisons.value_unit end
             as value_unit,
         unpivoted.value,
         unpivoted.baseline_value,
         unpivoted.difference,
         unpivoted.percent_difference
     from comparisons
-    inner join statistics as current_rows
-        on
-            comparisons.scenario_id = current_rows.scenario_id
-            and {{ statistics_key_join('comparisons', 'current_rows', keys) }}
-    inner join statistics as baseline_rows
-        on
-            comparisons.baseline_scenario_id = baseline_rows.scenario_id
-            and {{ statistics_key_join('comparisons', 'baseline_rows', keys) }}
     cross join parameters
-    cross join
-        lateral {{ statistics_unpivot_comparison(
-            'comparisons', 'current_rows', 'baseline_rows', 'parameters'
-        ) }} as unpivoted
+    cross join lateral {{ statistics_unpivot_comparison('comparisons', 'parameters') }} as unpivoted
 )
 
 select * from final
 {% endmacro %}
 
 {#-
-    Every statistic of a compact statistics mart minus the same statistic of
-    the scenario's baseline, absolute and in percent (NULL when the baseline is
-    0), one row per key present in both; incremental by scenario pair (see
-    statistics_comparisons_to_build). `hash_column` names the column of
-    int_statistics_parameter_hashes the statistics were built with.
+    Every statistic of a compact statistics mart beside the same statistic of
+    the scenario's baseline (dim_scenarios.baseline_scenario_id), the
+    difference and the percent difference (NULL when the baseline is 0), one
+    row per key present in both. A view: computed when read, from the two
+    statistics rows, so it is always the published statistics' comparison and
+    costs no storage and no build time.
 -#}
-{% macro statistics_comparisons_compact_model(statistics_relation, hash_column, extra_keys=[]) %}
+{% macro statistics_comparisons_compact_model(statistics_relation, extra_keys=[]) %}
 {%- set keys = ['variable_key'] + extra_keys + ['period'] %}
-{#- Incremental: the scenarios to compute and their baselines, read now from
-    metadata and written as literals (only their tables are planned and read). #}
-{%- if is_incremental() %}
-    {%- set state_sql -%}
-        (
-            select
-                series_loads.scenario_id,
-                series_loads.loaded_at,
-                hashes.{{ hash_column }} as parameters_hash
-            from {{ scenario_store_loads('fct_series_values_compact') }} as series_loads
-            cross join {{ ref('int_statistics_parameter_hashes') }} as hashes
-        )
-    {%- endset %}
-    {%- set pairs_sql = '(' ~ statistics_comparison_pairs([state_sql], ref('dim_scenarios')) ~ ')' %}
-    {%- set current_ids = scenario_ids_of(statistics_comparisons_to_build(pairs_sql)) %}
-    {%- set baseline_ids = scenario_ids_of(
-        'select listed.baseline_scenario_id from ' ~ pairs_sql ~ ' as listed where '
-        ~ scenario_id_in('listed.scenario_id', current_ids)
-    ) %}
-{%- endif %}
 with
 
-{#- not materialized: the two uses below each read only their scenarios. #}
+{#- not materialized: each use is an index lookup on the filtered keys. #}
 statistics as not materialized (
     select * from {{ statistics_relation }}
 ),
 
-series as (
-    select * from {{ ref('fct_series_values') }}
-),
-
 scenarios as (
     select * from {{ ref('dim_scenarios') }}
-),
-
-parameter_hashes as (
-    select * from {{ ref('int_statistics_parameter_hashes') }}
-),
-
-{# What each scenario's statistics were built from (its latest load and the
-   family's parameters): from the registry of fct_series_values_compact when
-   the model is incremental (metadata, no fact row), else from the series. #}
-statistics_state as (
-    {% if is_incremental() %}
-        select
-            series_loads.scenario_id,
-            series_loads.loaded_at,
-            parameter_hashes.{{ hash_column }} as parameters_hash
-        from {{ scenario_store_loads('fct_series_values_compact') }} as series_loads
-        cross join parameter_hashes
-    {% else %}
-        select
-            series.scenario_id,
-            max(series.loaded_at) as loaded_at,
-            min(parameter_hashes.{{ hash_column }}::text)::uuid as parameters_hash
-        from series
-        cross join parameter_hashes
-        group by series.scenario_id
-    {% endif %}
-),
-
-pairs as (
-    {{ statistics_comparison_pairs(['statistics_state'], 'scenarios') }}
-),
-
-pairs_to_build as (
-    {% if is_incremental() %}
-        {{ statistics_comparisons_to_build('pairs') }}
-    {% else %}
-        select pairs.scenario_id from pairs
-    {% endif %}
-),
-
-current_rows as (
-    select statistics.*
-    from statistics
-    where
-        {% if is_incremental() -%}
-            {{ scenario_id_in('statistics.scenario_id', current_ids) }}
-        {%- else -%}
-            statistics.scenario_id = any(
-                array(select pairs_to_build.scenario_id from pairs_to_build)
-            )
-        {%- endif %}
-),
-
-baseline_rows as (
-    select statistics.*
-    from statistics
-    where
-        {% if is_incremental() -%}
-            {{ scenario_id_in('statistics.scenario_id', baseline_ids) }}
-        {%- else -%}
-            statistics.scenario_id = any(
-                array(
-                    select pairs.baseline_scenario_id
-                    from pairs
-                    inner join pairs_to_build on pairs.scenario_id = pairs_to_build.scenario_id
-                )
-            )
-        {%- endif %}
 ),
 
 final as (
@@ -220,26 +112,28 @@ final as (
             current_rows.{{ key }},
         {%- endfor %}
         current_rows.period,
-        pairs.baseline_scenario_id,
-        current_rows.mean - baseline_rows.mean as mean_difference,
-        {{ statistics_percent_difference('current_rows.mean', 'baseline_rows.mean') }}
-            as mean_percent_difference,
-        current_rows.sd - baseline_rows.sd as sd_difference,
-        {{ statistics_percent_difference('current_rows.sd', 'baseline_rows.sd') }}
-            as sd_percent_difference,
-        current_rows.cv - baseline_rows.cv as cv_difference,
-        {{ statistics_percent_difference('current_rows.cv', 'baseline_rows.cv') }}
-            as cv_percent_difference,
+        scenarios.baseline_scenario_id,
+        current_rows.value_unit,
+        {%- for moment in ['mean', 'sd', 'cv'] %}
+            current_rows.{{ moment }},
+            baseline_rows.{{ moment }} as baseline_{{ moment }},
+            current_rows.{{ moment }} - baseline_rows.{{ moment }} as {{ moment }}_difference,
+            {{ statistics_percent_difference(
+                'current_rows.' ~ moment, 'baseline_rows.' ~ moment
+            ) }} as {{ moment }}_percent_difference,
+        {%- endfor %}
+        current_rows.quantile_values,
+        baseline_rows.quantile_values as baseline_quantile_values,
         quantile_changes.quantile_differences,
         quantile_changes.quantile_percent_differences,
         current_rows.parameters_hash,
-        pairs.loaded_at,
-        pairs.baseline_loaded_at
-    from current_rows
-    inner join pairs on current_rows.scenario_id = pairs.scenario_id
-    inner join baseline_rows
+        current_rows.loaded_at,
+        baseline_rows.loaded_at as baseline_loaded_at
+    from statistics as current_rows
+    inner join scenarios on current_rows.scenario_id = scenarios.scenario_id
+    inner join statistics as baseline_rows
         on
-            pairs.baseline_scenario_id = baseline_rows.scenario_id
+            scenarios.baseline_scenario_id = baseline_rows.scenario_id
             and {{ statistics_key_join('current_rows', 'baseline_rows', keys) }}
     cross join
         lateral {{ statistics_array_comparison(

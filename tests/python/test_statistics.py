@@ -46,11 +46,9 @@ STATISTICS_MODELS = [
     "fct_delivery_statistics",
     "fct_delta_statistics",
 ]
-COMPARISON_MODELS = [
-    "fct_series_comparisons_compact",
-    "fct_year_type_comparisons_compact",
-    "fct_outcome_comparisons",
-]
+#: The stored comparisons (fct_series_comparisons_compact and
+#: fct_year_type_comparisons_compact are views: computed when read).
+COMPARISON_MODELS = ["fct_outcome_comparisons"]
 
 
 # ----------------------------------------------------------------------------- helpers

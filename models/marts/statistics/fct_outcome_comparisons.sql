@@ -10,7 +10,7 @@
     subject (reservoir, delivery or Delta series code), metric, period and
     statistic present in both, with both values, the difference and the percent
     difference (NULL, never infinity, when the baseline is 0). Incremental like
-    fct_series_comparisons_compact: only scenarios whose statistics or whose
+    the scenario_store statistics marts: only scenarios whose statistics or whose
     baseline's statistics changed are recomputed.
 -#}
 with
