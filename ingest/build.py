@@ -120,6 +120,7 @@ def run_dbt_build(
     *,
     wait_timeout: float | None = None,
     full_refresh: bool = False,
+    state: str | None = None,
 ) -> int:
     """dbt build (which loads the seeds first); raise BuildError with one line on failure.
 
@@ -130,7 +131,8 @@ def run_dbt_build(
     ops.dbt_node_results, and `dbt source freshness` runs after it (recorded,
     never failing the build). `full_refresh` rebuilds the incremental models
     from scratch (every scenario): needed once after an upgrade that changes
-    how stored rows are computed.
+    how stored rows are computed. `state` is a folder holding another build's
+    manifest.json, for `state:` selectors (slim CI: `--select +state:modified+`).
     """
     db = db or active_database()
     reason = guard.ping(db)
@@ -138,7 +140,7 @@ def run_dbt_build(
         raise BuildError(guard.lost_message(db, reason))
     try:
         with guard.watched(db, guard.exit_lost), guard.build_lock(db, wait_timeout):
-            return _build_locked(select, db, full_refresh)
+            return _build_locked(select, db, full_refresh, state)
     except guard.LockTimeout as exc:
         raise BuildError(str(exc)) from None
 
@@ -254,7 +256,9 @@ def restore_dropped_views(db: DatabaseUrl) -> list[str]:
     return missing
 
 
-def _build_locked(select: str | None, db: DatabaseUrl, full_refresh: bool = False) -> int:
+def _build_locked(
+    select: str | None, db: DatabaseUrl, full_refresh: bool = False, state: str | None = None
+) -> int:
     """The whole project into shadow schemas, then published (ingest/publish.py);
     a `select`ion is built in place, as plain dbt does (for development)."""
     from ingest import ops, publish
@@ -281,6 +285,8 @@ def _build_locked(select: str | None, db: DatabaseUrl, full_refresh: bool = Fals
         args = [*args, "--select", select]
     if full_refresh:
         args = [*args, "--full-refresh"]
+    if state:
+        args = [*args, "--state", state]
     extra = ["--vars", json.dumps({"schema_suffix": publish.SUFFIX})] if shadow else []
     # Tests tagged `audit` read every row of a large view: `coeqwal audit` runs them.
     code, results = run_dbt_recorded(args, db, extra=["--exclude", "tag:audit", *extra])

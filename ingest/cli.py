@@ -138,7 +138,10 @@ def _build(args: argparse.Namespace) -> int:
     from ingest import build
 
     return build.run_dbt_build(
-        select=args.select, wait_timeout=args.wait_timeout, full_refresh=args.full_refresh
+        select=args.select,
+        wait_timeout=args.wait_timeout,
+        full_refresh=args.full_refresh,
+        state=args.state,
     )
 
 
@@ -267,6 +270,11 @@ def parser() -> argparse.ArgumentParser:
         "--full-refresh",
         action="store_true",
         help="recompute every scenario of the incremental models (once, after an upgrade)",
+    )
+    build.add_argument(
+        "--state",
+        metavar="DIR",
+        help="folder of another build's manifest.json, for state: selections (slim CI)",
     )
     build.add_argument(
         "--wait-timeout",

@@ -31,7 +31,7 @@
     so functions are closed here: the global default of the role running dbt
     (after PostGIS exists: its functions keep EXECUTE for PUBLIC), and every
     function already in api. The API's own functions grant EXECUTE to web_anon
-    one by one (macros/api_functions.sql). -#}
+    one by one (macros/api/). -#}
 {% macro grant_api_usage() %}
     {%- set api = 'api' ~ var('schema_suffix', '') %}
     create schema if not exists {{ api }};

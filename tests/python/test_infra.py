@@ -778,3 +778,70 @@ def test_terraform_alarms_cover_etl_api_and_rds():
     assert len(alarms) == 4
     for name in alarms:
         assert "alarm_actions       = [aws_sns_topic.alarms.arn]" in mon[name], name
+
+
+# --- CI for analysts (.github/workflows) ------------------------------------------
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+
+
+def workflow() -> dict:
+    # PyYAML reads the key `on` as True (YAML 1.1); the tests read it as such.
+    return yaml.safe_load((WORKFLOWS / "dbt.yml").read_text())
+
+
+def test_workflows_match_githubs_schema(tmp_path):
+    """check-jsonschema with GitHub's workflow schema (vendored in the package)."""
+    files = sorted(WORKFLOWS.glob("*.yml"))
+    assert files, "no workflow in .github/workflows"
+    checker = Path(sys.executable).parent / "check-jsonschema"
+    proc = subprocess.run(
+        [str(checker), "--builtin-schema", "vendor.github-workflows", *map(str, files)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # The check can fail: a job without runs-on is refused.
+    broken = tmp_path / "broken.yml"
+    broken.write_text("name: x\non: push\njobs:\n  j:\n    steps:\n      - run: true\n")
+    proc = subprocess.run(
+        [str(checker), "--builtin-schema", "vendor.github-workflows", str(broken)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode != 0
+
+
+def test_workflow_lints_builds_slim_and_publishes_docs():
+    """The workflow's commands are the product's own and its jobs do what the
+    README says: lint, a build on a PostGIS service (slim on pull requests),
+    the docs site on main."""
+    from ingest.cli import parser
+
+    flow = workflow()
+    assert set(flow[True]) >= {"pull_request", "push"}
+    jobs = flow["jobs"]
+    assert set(jobs) == {"lint", "build", "docs"}
+    url = DatabaseUrl.parse(flow["env"]["COEQWAL_DATABASE_URL"])
+    for name, job in jobs.items():
+        service = job["services"]["postgres"]
+        assert service["image"].startswith("postgis/postgis:15-"), name
+        assert service["env"]["POSTGRES_DB"] == url.database, name
+        assert f"{url.port}:5432" in service["ports"], name
+    runs = {
+        name: "\n".join(step.get("run", "") for step in job["steps"]) for name, job in jobs.items()
+    }
+    assert "ruff check ingest tests" in runs["lint"]
+    assert "python -m ingest.lint_sql $changed" in runs["lint"]
+    slim = 'coeqwal build --select "+state:modified+" --state main-state'
+    assert slim in runs["build"]
+    args = parser().parse_args(shlex.split(slim)[1:])
+    assert (args.select, args.state) == ("+state:modified+", "main-state")
+    assert "coeqwal run" in runs["build"]
+    uploads = [s for s in jobs["build"]["steps"] if "upload-artifact" in s.get("uses", "")]
+    assert uploads and uploads[0]["with"]["name"] == "dbt-manifest"
+    assert uploads[0]["with"]["path"] == "target/manifest.json"
+    assert "--name dbt-manifest --dir main-state" in runs["build"]
+    assert jobs["docs"]["if"] == "github.ref == 'refs/heads/main'"
+    assert "python -m ingest.docs" in runs["docs"]
+    assert any("deploy-pages" in s.get("uses", "") for s in jobs["docs"]["steps"])
