@@ -3,7 +3,7 @@
     (fct_series_*) and once per water-year type (fct_year_type_*). The two
     differ only by their relations and the extra key columns (`extra_keys`:
     [] or ['year_type_source', 'year_type_code']), so each body is written
-    once here; documented in macros/_statistics__macros.yml.
+    once here; documented in _statistics__macros.yml.
 -#}
 
 {#- `left.k = right.k` for every key column, joined with `and`. -#}
