@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ingest.config import ConfigError, active_database, external_url, redact
+from ingest.errors import one_line
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -224,14 +225,6 @@ def _bench(args: argparse.Namespace) -> int:
     )
 
 
-def _one_line(exc: BaseException) -> str:
-    """The error as one line: its first non-empty line, or its type for an empty one."""
-    for line in str(exc).splitlines():
-        if line.strip():
-            return line.strip()
-    return type(exc).__name__
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="coeqwal", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -339,7 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except (CommandError, ConfigError, DatabaseError) as exc:
-        print(f"coeqwal: {_one_line(exc)}", file=sys.stderr)
+        print(f"coeqwal: {one_line(exc)}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print("coeqwal: interrupted", file=sys.stderr)
@@ -347,7 +340,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the contract: one line, non-zero exit
         if os.environ.get("COEQWAL_DEBUG"):
             raise
-        print(f"coeqwal: {_one_line(exc)}", file=sys.stderr)
+        print(f"coeqwal: {one_line(exc)}", file=sys.stderr)
         return EXIT_FAILURE
 
 

@@ -25,6 +25,7 @@ import time
 
 from ingest import ops
 from ingest.config import DatabaseUrl
+from ingest.errors import joined
 
 SUFFIX = "__next"
 OLD = "__old"
@@ -54,10 +55,6 @@ def _transaction(conn):
         conn.autocommit = True
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -72,7 +69,7 @@ def _drop_schemas(conn, names: list[str]) -> list[str]:
                 cur.execute(f"drop schema if exists {_quote(name)} cascade")
         except Exception as exc:
             left.append(name)
-            print(f"coeqwal: warning: {name} not dropped yet ({_one_line(exc)})", file=sys.stderr)
+            print(f"coeqwal: warning: {name} not dropped yet ({joined(exc)})", file=sys.stderr)
     return left
 
 
@@ -112,7 +109,7 @@ def collect_garbage(conn) -> int:
                 cur.execute(f"delete from {STORE}.scenario_parts where relation_name = %s", (name,))
             dropped += 1
         except Exception as exc:
-            print(f"coeqwal: warning: {STORE}.{name} kept ({_one_line(exc)})", file=sys.stderr)
+            print(f"coeqwal: warning: {STORE}.{name} kept ({joined(exc)})", file=sys.stderr)
     with _transaction(conn) as cur:
         cur.execute(
             f"delete from {STORE}.scenario_parts as parts where not exists ("

@@ -41,6 +41,7 @@ import pyarrow.compute as pc
 from ingest import guard as build_guard
 from ingest.config import STATE_DIR, DatabaseUrl, active_database
 from ingest.dss import reader
+from ingest.errors import IngestError, one_line, root_cause
 from ingest.ops import record_ingest_run
 
 DATASET = "raw_dss"
@@ -79,10 +80,6 @@ COLUMN_HINTS = {
     "monthly_values": {"nullable": False},
     "ingested_at": {"nullable": False},
 }
-
-
-class IngestError(Exception):
-    """An ingest that loaded nothing; the message is one line."""
 
 
 @dataclass
@@ -365,14 +362,16 @@ def ingest_dss(
             _load(db, workdir, scenario_id, prepared, result, progress)
     except Exception as exc:
         result.seconds = time.monotonic() - started
-        record_ingest_run(db, result, file_records, status="failed", error=_one_line(exc))
-        root = _root_cause(exc)
+        record_ingest_run(
+            db, result, file_records, status="failed", error=one_line(root_cause(exc), exc)
+        )
+        root = root_cause(exc)
         if isinstance(exc, (IngestError, reader.DssReadError, sources.SourceError)):
             raise IngestError(str(exc)) from exc
         if isinstance(root, (IngestError, reader.DssReadError, sources.SourceError)):
-            raise IngestError(_one_line(root)) from exc
+            raise IngestError(one_line(root)) from exc
         raise IngestError(
-            f"ingest of {scenario_id} failed, nothing loaded: {_one_line(exc)}"
+            f"ingest of {scenario_id} failed, nothing loaded: {one_line(root_cause(exc), exc)}"
         ) from exc
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -458,23 +457,6 @@ def _workroot() -> Path:
         if pid != os.getpid() and not Path(f"/proc/{pid}").exists():
             shutil.rmtree(stale, ignore_errors=True)
     return root
-
-
-def _root_cause(exc: BaseException) -> BaseException:
-    """The innermost exception: dlt wraps the real error in step and resource errors."""
-    seen = set()
-    while (exc.__cause__ or exc.__context__) is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return exc
-
-
-def _one_line(exc: BaseException) -> str:
-    for candidate in (_root_cause(exc), exc):
-        for line in str(candidate).splitlines():
-            if line.strip():
-                return line.strip()
-    return type(exc).__name__
 
 
 def _scan(local: Path, source: str, info: dict, result: IngestResult) -> reader.Scan:

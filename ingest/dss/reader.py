@@ -463,7 +463,7 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _one_line(exc: BaseException) -> str:
+def _library_message(exc: BaseException) -> str:
     """A library exception as one short line (DssStatusException carries a tuple)."""
     args = [a for a in getattr(exc, "args", ()) if isinstance(a, str) and a.strip()]
     text = args[-1] if args else str(exc)
@@ -562,7 +562,7 @@ def _catalog_child() -> None:
                 try:
                     result["check"] = int(fid.check_file())
                 except Exception as exc:
-                    result["check_error"] = _one_line(exc)
+                    result["check_error"] = _library_message(exc)
             failed = "check_error" in result or result.get("check")
             if mode != _CHECK_ONLY and not failed:
                 paths, codes, first, last = _catalog_with_dates(fid)
@@ -570,7 +570,7 @@ def _catalog_child() -> None:
         finally:
             fid.close()
     except BaseException as exc:  # DssPathException derives from BaseException
-        result["error"] = _one_line(exc)
+        result["error"] = _library_message(exc)
     out.write(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
     out.flush()
 
@@ -730,7 +730,7 @@ def _read_child() -> None:
     except DssReadError as exc:
         _send_frame(out, ("error", str(exc)))
     except BaseException as exc:
-        _send_frame(out, ("error", f"{path}: reading failed ({_one_line(exc)})"))
+        _send_frame(out, ("error", f"{path}: reading failed ({_library_message(exc)})"))
 
 
 class _ReadingChild:
@@ -981,7 +981,9 @@ def _dss7_open(path: Path) -> Any:
         return open_dss(str(path), mode="r")
     except BaseException as exc:
         _reraise_fatal(exc)
-        raise DssReadError(f"{path}: HEC-DSS cannot open the file ({_one_line(exc)})") from None
+        raise DssReadError(
+            f"{path}: HEC-DSS cannot open the file ({_library_message(exc)})"
+        ) from None
 
 
 def _dss7_close(fid: Any) -> None:
@@ -1089,7 +1091,7 @@ def read_series(fid: Any, ref: SeriesRef) -> Series:
         span = ref.span if ref.span is not None else _lookup_span(fid, ref)
     except BaseException as exc:
         _reraise_fatal(exc)
-        raise DssReadError(f"{where}: cannot locate the series ({_one_line(exc)})") from None
+        raise DssReadError(f"{where}: cannot locate the series ({_library_message(exc)})") from None
     window_start = first.replace(day=1)
     window_end = dt.date(last.year + 9, 12, 31)  # monthly blocks hold a decade
     expected = _month_index(window_end) - _month_index(window_start) + 1
@@ -1106,7 +1108,7 @@ def read_series(fid: Any, ref: SeriesRef) -> Series:
         del ts
     except BaseException as exc:
         _reraise_fatal(exc)
-        raise DssReadError(f"{where}: HEC-DSS read failed ({_one_line(exc)})") from None
+        raise DssReadError(f"{where}: HEC-DSS read failed ({_library_message(exc)})") from None
     if count != expected or len(raw) != count:
         raise DssReadError(
             f"{where}: HEC-DSS returned {count} values for a window of {expected} months"

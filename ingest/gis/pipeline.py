@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.config import DatabaseUrl, active_database
-from ingest.dss.pipeline import _one_line, _root_cause, _workroot
+from ingest.dss.pipeline import _workroot
+from ingest.errors import IngestError, one_line, root_cause
 from ingest.gis import reader, sources
 
 DATASET = "raw_gis"
@@ -36,10 +37,6 @@ REQUIRED_ATTRIBUTES = {
     "water_budget_areas": "water_budget_area_id",
     "demand_units": "du_id",
 }
-
-
-class IngestError(Exception):
-    """A GIS ingest that loaded nothing; the message is one line."""
 
 
 @dataclass
@@ -130,13 +127,13 @@ def ingest_gis(
     except Exception as exc:
         result.seconds = time.monotonic() - started
         known = (IngestError, reader.GisReadError, sources.SourceError)
-        root = _root_cause(exc)
+        root = root_cause(exc)
         if isinstance(exc, known):
             message = str(exc)
         elif isinstance(root, known):
-            message = _one_line(root)
+            message = one_line(root)
         else:
-            message = f"ingest of layer {layer_name} failed, nothing loaded: {_one_line(exc)}"
+            message = f"ingest of layer {layer_name} failed, nothing loaded: {one_line(root_cause(exc), exc)}"
         # the run's row carries the very line the user sees
         record_gis_run(db, result, [info], status="failed", error=message)
         raise IngestError(message) from exc
