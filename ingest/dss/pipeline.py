@@ -38,6 +38,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ingest import dlt_settings
 from ingest import guard as build_guard
 from ingest.config import STATE_DIR, DatabaseUrl, active_database
 from ingest.dss import reader
@@ -516,9 +517,7 @@ def _load(db, workdir, scenario_id, prepared, result, progress) -> None:
         write_disposition="append",  # into this run's own, new table
         columns=COLUMN_HINTS,
     )
-    # dlt gzips its intermediate files by default: 23 of the 26 s of normalising a
-    # full-size file were zlib. The files are local and deleted after the run.
-    os.environ["DATA_WRITER__DISABLE_COMPRESSION"] = "true"
+    dlt_settings.configure()
     guard = connect(db)  # holds the run schema's lock for as long as this run lives
     try:
         _drop_abandoned_run_schemas(guard)

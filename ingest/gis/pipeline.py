@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest import dlt_settings
 from ingest.config import DatabaseUrl, active_database
 from ingest.dss.pipeline import _workroot
 from ingest.errors import IngestError, one_line, root_cause
@@ -159,8 +160,7 @@ def _load(db: DatabaseUrl, workdir: Path, layer_name: str, layer: reader.Layer) 
             "ingested_at": {"nullable": False},
         },
     )
-    # Truncate and refill in one transaction (dlt's default truncates first, outside it).
-    os.environ["DESTINATION__REPLACE_STRATEGY"] = "insert-from-staging"
+    dlt_settings.configure()
     pipeline = dlt.pipeline(
         pipeline_name="coeqwal_gis",
         destination=dlt.destinations.postgres(credentials=db.url()),
