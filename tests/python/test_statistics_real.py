@@ -680,6 +680,7 @@ def make_dataset(name: str, url: str, files: dict[str, Path], shared_data: Path)
 #: The models whose rows are checked here (and what creates /rpc/compare_scenarios).
 CHECKED_MODELS = (
     "fct_series_values_compact",
+    "fct_annual_values_compact",
     "fct_annual_values",
     "fct_series_statistics_compact",
     "fct_series_statistics",
@@ -975,6 +976,10 @@ ANNUAL_COLUMNS = [
 ]
 
 
+#: Annual values that are one monthly value of the file each.
+MONTH_VALUE_COLUMNS = ["min_value", "max_value", "apr_value", "sep_value"]
+
+
 def expected_annual_values(data: Dataset) -> dict:
     out = {}
     for scenario, series in data.series.items():
@@ -1000,6 +1005,16 @@ def test_annual_values_every_row_mart_and_api(dataset, record_property):
     )
     report = Report("fct_annual_values", dataset.name)
     report.rows_match(got, expected, ANNUAL_COLUMNS)
+    # The min, max, April and September values are values of the file: stored
+    # as `real` for a float32 series, they must come back exactly, not to 1e-12.
+    for key in sorted(set(got) & set(expected), key=str):
+        for column in MONTH_VALUE_COLUMNS:
+            at = ANNUAL_COLUMNS.index(column)
+            if got[key][at] != expected[key][at]:
+                report.failures.append(
+                    f"{key} {column}: warehouse {got[key][at]!r}, file {expected[key][at]!r}"
+                    " (not exact)"
+                )
     report.finish(record_property)
 
     api_columns = ["sac_year_type_abbrev", "sjv_year_type_abbrev", *ANNUAL_COLUMNS]
@@ -1027,6 +1042,44 @@ def test_annual_values_every_row_mart_and_api(dataset, record_property):
     report = Report("api.annual_values", dataset.name)
     report.rows_match(api_got, api_expected, api_columns)
     report.finish(record_property)
+
+
+def test_annual_values_compact_stores_month_values_at_the_file_precision(dataset):
+    """fct_annual_values_compact keeps each series' min, max, April and
+    September values as `real[]` exactly when every value of the series is a
+    32-bit float (decided here from the file), else as `double precision[]`:
+    one array per measure, one element per water year the series spans, from
+    the water year of its first month; volumes for flows only."""
+    rows = dataset.sql(
+        "select scenario_id, variable_key, start_water_year, cardinality(month_counts), "
+        "cardinality(months_sums_taf), "
+        + ", ".join(
+            f"cardinality({m}_values_f4), cardinality({m}_values_f8)"
+            for m in ("min", "max", "apr", "sep")
+        )
+        + " from marts.fct_annual_values_compact"
+    )
+    got = rows_by_key(rows, 2)
+    expected = {}
+    for scenario, series in dataset.series.items():
+        for key, s in series.items():
+            years = s.annual_rows()
+            n = len(years)
+            f32 = fits_float32(s.values[~np.isnan(s.values)])
+            extremes = (n, None) if f32 else (None, n)
+            expected[(scenario, key)] = (
+                min(years),
+                n,
+                n if s.is_flow else None,
+                *extremes * 4,
+            )
+    assert set(got) == set(expected)
+    differing = {k: (got[k], expected[k]) for k in expected if got[k] != expected[k]}
+    assert not differing, list(differing.items())[:10]
+    kinds = Counter(v[3] is not None for v in expected.values())
+    if dataset.name == "real":
+        assert kinds[True] > 0 and kinds[False] >= 50, kinds  # both precisions stored
+    print(f"\nfct_annual_values_compact ({dataset.name}): {len(got)} series, {dict(kinds)} float32")
 
 
 # ----------------------------------------------------------------------------- comparisons

@@ -40,7 +40,7 @@ periods as (
     from annual
     inner join reservoirs on annual.variable_key = reservoirs.variable_key
     where
-        {#- `= any(array(...))` keeps the scan of fct_annual_values on its key. #}
+        {#- `= any(array(...))` keeps the scan on fct_annual_values_compact's key. #}
         annual.variable_key = any(array(select listed.variable_key from reservoirs as listed))
 ),
 

@@ -86,7 +86,7 @@ selected_annual as (
         annual.loaded_at
     from annual
     where
-        {#- `= any(array(...))` keeps the scan of fct_annual_values selective. #}
+        {#- `= any(array(...))` keeps the scan on fct_annual_values_compact's key. #}
         annual.variable_key = any(array(select listed.variable_key from delivery_series as listed))
         and {{ statistics_is_to_build('annual.scenario_id', to_build) }}
 ),

@@ -80,8 +80,8 @@ monthly_groups as (
     ) as grouped
 ),
 
-{# Per series (a lateral on the primary key of fct_annual_values), not one big
-   sort of every annual value by text keys. #}
+{# Per series (a lateral on the primary key of fct_annual_values_compact, one
+   row of arrays unnested), not one big sort of every annual value by text keys. #}
 annual_groups as (
     select
         selected_series.scenario_id,

@@ -67,7 +67,7 @@ selected_series as (
 ),
 
 {# The annual values of each series, read once per series (a lateral on the
-   primary key of fct_annual_values) and reused by every year-type source. #}
+   primary key of fct_annual_values_compact) and reused by every year-type source. #}
 series_annuals as (
     select
         selected_series.scenario_id,
