@@ -44,7 +44,7 @@
                 and exceedance_curve.period <> 'annual'
                 and (
                     exceedance_curve.period = 'all'
-                    or {{ statistics_water_month_at(water_month('series.start_month'), 'month_values.month_index') }}::text
+                    or {{ water_month_at(water_month('series.start_month'), 'month_values.month_index') }}::text
                     = exceedance_curve.period
                 )
         ),

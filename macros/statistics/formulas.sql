@@ -147,16 +147,3 @@
             as aligned (current_value, baseline_value, ordinal)
     )
 {%- endmacro %}
-
-{#- Water month (1 = October) of the month_index-th value (1-based) of a series
-    whose first value is in water month start_water_month. Integer arithmetic:
-    no date per value. -#}
-{% macro statistics_water_month_at(start_water_month, month_index) -%}
-    ((({{ start_water_month }}) + ({{ month_index }})::integer - 2) % 12 + 1)
-{%- endmacro %}
-
-{#- Water year of the month_index-th value of a series starting in water year
-    start_water_year, water month start_water_month. -#}
-{% macro statistics_water_year_at(start_water_year, start_water_month, month_index) -%}
-    (({{ start_water_year }}) + (({{ start_water_month }}) + ({{ month_index }})::integer - 2) / 12)
-{%- endmacro %}

@@ -19,7 +19,7 @@
     saves ~15 % at full size, measured 55 s vs 64-67 s for the year types.)
 -#}
 
-{%- set water_month_of_value = statistics_water_month_at(
+{%- set water_month_of_value = water_month_at(
     'selected_series.start_water_month', 'month_values.month_index'
 ) %}
 

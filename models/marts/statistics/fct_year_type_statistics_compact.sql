@@ -19,7 +19,7 @@
 -#}
 
 {%- set month_year_type = 'series_sources.year_type_codes['
-    ~ statistics_water_year_at(
+    ~ water_year_at(
         'series_sources.start_water_year',
         'series_sources.start_water_month',
         'month_values.month_index'
