@@ -122,7 +122,13 @@ def _published_parts(cur, scenario_id: str) -> list[tuple]:
 
 def clone_scenarios(db, source: str, targets: list[str]) -> float:
     """Copy `source`'s raw partition, its load record and its store tables under
-    each target id, and add the copies to the published views; returns seconds."""
+    each target id, and add the copies to the published views; returns seconds.
+
+    The copies are vacuumed and analyzed before this returns: left to autovacuum,
+    several workers would rewrite the copies' visibility maps and TOAST for
+    minutes, on the same CPUs as the builds and API requests being measured
+    (at N = 26 they halved the API's requests/s). A real load writes one
+    scenario at a time."""
     from ingest import ops
     from ingest.dss.pipeline import _partition_name
 
@@ -135,8 +141,10 @@ def clone_scenarios(db, source: str, targets: list[str]) -> float:
             src_raw = f"raw_dss.{_partition_name(source)}"
             raw_select = {t: _select_as(cur, src_raw, t) for t in targets}
             branches: dict[str, list[str]] = {}
+            copies: list[str] = []
             for target in targets:
                 part = f"raw_dss.{_partition_name(target)}"
+                copies.append(part)
                 cur.execute(
                     f"create table {part} (like {src_raw} including defaults including compression)"
                 )
@@ -163,6 +171,7 @@ def clone_scenarios(db, source: str, targets: list[str]) -> float:
                     cur.execute(
                         f'insert into store."{name}" select {select} from store."{relation}"'
                     )
+                    copies.append(f'store."{name}"')
                     cur.execute(
                         "insert into store.scenario_parts (relation_name, model_name, scenario_id, "
                         "invocation_id, loaded_at, baseline_scenario_id, baseline_loaded_at, "
@@ -180,8 +189,13 @@ def clone_scenarios(db, source: str, targets: list[str]) -> float:
                 union = "\nunion all\n".join([definition, *selects])
                 cur.execute(f"create or replace view {view} as {union}")
         conn.commit()
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            for table in copies:
+                cur.execute(f"vacuum (analyze) {table}")
     except BaseException:
-        conn.rollback()
+        if not conn.autocommit:
+            conn.rollback()
         raise
     finally:
         conn.close()
@@ -275,7 +289,10 @@ def run(db, env: dict[str, str], coeqwal: str, path: Path, steps: list[int], bud
             next_id += len(targets)
             seconds = clone_scenarios(db, BENCH_SCENARIO, targets)
             clone_rate = seconds / len(targets)
-            print(f"\nN = {n}: cloned {len(targets)} scenario(s) in {seconds:.0f} s", flush=True)
+            print(
+                f"\nN = {n}: cloned (and vacuumed) {len(targets)} scenario(s) in {seconds:.0f} s",
+                flush=True,
+            )
         elif n < have:
             print(f"\nN = {n}: {have} scenarios already loaded; step measured at N = {have}")
             n = have
