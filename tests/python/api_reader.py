@@ -28,7 +28,13 @@ DEFAULT_REQUESTS = [
         "scenario_id=eq.s0029&variable_key=eq.S_SHSTA/STORAGE&order=month_date&limit=24",
     ),
     ("tiers", "tiers", "order=scenario_id,indicator_code"),
-    ("annual_values", "annual_values", "scenario_id=eq.s0044&variable_key=eq.C_KSWCK/CHANNEL"),
+    (
+        # ordered: without order= PostgREST returns rows in whatever order the plan
+        # gives, which may differ between two identical builds
+        "annual_values",
+        "annual_values",
+        "scenario_id=eq.s0044&variable_key=eq.C_KSWCK/CHANNEL&order=water_year",
+    ),
 ]
 
 
