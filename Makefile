@@ -24,23 +24,23 @@ run: venv
 
 test: venv lint
 	$(BIN)/coeqwal db up
-	$(BIN)/python -m ingest.docs --install-browser || echo "no headless chromium: the docs-site browser test will be skipped"
+	$(BIN)/python -m coeqwal_tools.docs --install-browser || echo "no headless chromium: the docs-site browser test will be skipped"
 	$(BIN)/python -m pytest
 
 lint: venv
 	$(BIN)/coeqwal db up > /dev/null
-	$(BIN)/ruff check ingest tests
-	$(BIN)/ruff format --check ingest tests
-	$(BIN)/python -m ingest.lint_sql
+	$(BIN)/ruff check ingest coeqwal_tools tests
+	$(BIN)/ruff format --check ingest coeqwal_tools tests
+	$(BIN)/python -m coeqwal_tools.lint_sql
 	@if command -v terraform >/dev/null; then TF_CLI_CONFIG_FILE=/dev/null terraform fmt -check -recursive infra/terraform; else echo "terraform not installed: skipping terraform fmt -check"; fi
 
 format: venv
-	$(BIN)/ruff format ingest tests
-	$(BIN)/ruff check --fix ingest tests
+	$(BIN)/ruff format ingest coeqwal_tools tests
+	$(BIN)/ruff check --fix ingest coeqwal_tools tests
 
 docs: venv
 	$(BIN)/coeqwal db up
-	$(BIN)/python -m ingest.docs
+	$(BIN)/python -m coeqwal_tools.docs
 
 bench: venv
 	$(BIN)/coeqwal bench

@@ -11,8 +11,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ingest import dlt_settings
 from ingest.config import ConfigError, active_database, external_url, redact
-from ingest.errors import one_line
+from ingest.errors import DatabaseError, one_line
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -23,12 +24,12 @@ class CommandError(Exception):
 
 
 def _db(args: argparse.Namespace) -> int:
-    from ingest import localdb
-
     ext = external_url()
     if args.action == "url":
         print(active_database().url())
         return 0
+    from coeqwal_tools import localdb
+
     if ext:
         if args.action == "status":
             from ingest import guard
@@ -69,7 +70,7 @@ def _db(args: argparse.Namespace) -> int:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from ingest import sample
+    from coeqwal_tools.sample import dss as sample
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -204,7 +205,7 @@ def _api(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from ingest import bench
+    from coeqwal_tools.bench import runner as bench
 
     steps = None
     if args.scenarios:
@@ -324,11 +325,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    # dlt logs a failed job's traceback to stderr before raising it; the CLI
-    # reports the error itself, in one line (RUNTIME__LOG_LEVEL overrides).
-    os.environ.setdefault("RUNTIME__LOG_LEVEL", "CRITICAL")
-    from ingest.localdb import DatabaseError
-
+    dlt_settings.quiet_logs()
     try:
         return int(args.func(args) or 0)
     except (CommandError, ConfigError, DatabaseError) as exc:

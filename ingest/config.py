@@ -88,6 +88,6 @@ def active_database() -> DatabaseUrl:
         if "COEQWAL_DATABASE" in os.environ:
             parsed = parsed.with_database(database_name())
         return parsed
-    from ingest import localdb
+    from coeqwal_tools import localdb
 
     return localdb.EmbeddedCluster().url(database_name())

@@ -22,3 +22,12 @@ SETTINGS = {
 def configure() -> None:
     """Set SETTINGS for this process (idempotent)."""
     os.environ.update(SETTINGS)
+
+
+def quiet_logs() -> None:
+    """Silence dlt's own logging (the `coeqwal` command calls this first).
+
+    dlt logs a failed job's traceback to stderr before raising it; the command
+    reports the error itself, in one line. A RUNTIME__LOG_LEVEL already set wins.
+    """
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", "CRITICAL")

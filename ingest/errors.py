@@ -7,6 +7,10 @@ class IngestError(Exception):
     """An ingest (DSS file or GIS layer) that loaded nothing; the message is one line."""
 
 
+class DatabaseError(Exception):
+    """The embedded database could not be set up; the message is one line."""
+
+
 def root_cause(exc: BaseException) -> BaseException:
     """The innermost exception: dlt wraps the real error in step and resource errors."""
     seen = set()
@@ -26,6 +30,11 @@ def one_line(*errors: BaseException) -> str:
     return type(errors[-1]).__name__
 
 
+def collapse(text: object) -> str:
+    """`text` on one line: every run of white space (newlines too) becomes one space."""
+    return " ".join(str(text).split())
+
+
 def joined(exc: BaseException) -> str:
     """Every line of the error on one line (a database error with its DETAIL)."""
-    return " ".join(str(exc).split()) or type(exc).__name__
+    return collapse(exc) or type(exc).__name__

@@ -27,6 +27,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 from ingest.config import DatabaseUrl
+from ingest.errors import one_line
 
 # pg_advisory_lock(int4, int4): "CQW" and the build lock's number.
 BUILD_LOCK = (0x435157, 1)
@@ -99,8 +100,7 @@ def ping(db: DatabaseUrl, timeout: float = PING_TIMEOUT) -> str | None:
     except TimeoutError:
         return f"no answer within {timeout:g} s"
     except Exception as exc:  # refused, reset, authentication, ...
-        first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
-        return first.strip()
+        return one_line(exc)
     finally:
         if conn is not None:
             with suppress(Exception):

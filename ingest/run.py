@@ -2,7 +2,7 @@
 
 Starts the database (embedded unless COEQWAL_DATABASE_URL is set), writes the
 synthetic sample DSS files when missing, ingests the three sample scenarios and
-the synthetic GIS layers (ingest/sample_gis.py), builds the dbt project and
+the synthetic GIS layers (coeqwal_tools/sample/gis.py), builds the dbt project and
 prints a short summary read back as the API role.
 """
 
@@ -22,7 +22,7 @@ def ensure_samples(out: Path) -> list[Path]:
     """The sample files, written once (deterministic, so reusing them is exact) and
     again when the generator or the seeds it follows changed (the stamp holds its
     fingerprint)."""
-    from ingest import sample
+    from coeqwal_tools.sample import dss as sample
 
     expected = [out / f"{s.scenario_id}_DV.dss" for s in sample.SAMPLE_SCENARIOS]
     stamp = out / ".complete"
@@ -41,7 +41,7 @@ def ensure_samples(out: Path) -> list[Path]:
 
 
 def database_up():
-    from ingest import localdb
+    from coeqwal_tools import localdb
 
     if external_url():
         db = active_database()
@@ -74,8 +74,8 @@ def api_summary(db) -> list[tuple]:
 
 
 def ingest_sample_gis(db) -> None:
-    """The project's synthetic GIS layers (ingest/sample_gis.py), landed in raw_gis."""
-    from ingest import sample_gis
+    """The project's synthetic GIS layers (coeqwal_tools/sample/gis.py), landed in raw_gis."""
+    from coeqwal_tools.sample import gis as sample_gis
     from ingest.gis import pipeline as gis_pipeline
 
     for layer_name, path in sample_gis.ensure_layers(sample_dir() / "gis").items():

@@ -41,7 +41,7 @@ import pyarrow.compute as pc
 from ingest import dlt_settings
 from ingest import guard as build_guard
 from ingest.config import STATE_DIR, DatabaseUrl, active_database
-from ingest.dss import reader
+from ingest.dss import checks, reader
 from ingest.errors import IngestError, one_line, root_cause
 from ingest.ops import record_ingest_run
 
@@ -762,8 +762,7 @@ def preflight_manifest(path: Path, entries: list[ManifestEntry], db: DatabaseUrl
                 else:
                     _preflight_local(Path(source))
             except (sources.SourceError, reader.DssReadError, OSError) as exc:
-                first = next((ln for ln in str(exc).splitlines() if ln.strip()), repr(exc))
-                raise IngestError(f"{where}: {first.strip()}") from None
+                raise IngestError(f"{where}: {one_line(exc)}") from None
 
 
 def _preflight_local(path: Path) -> None:
@@ -776,7 +775,7 @@ def _preflight_local(path: Path) -> None:
     version = reader.dss_version(path)
     reader.check_version_supported(path, version)
     if version == 7:
-        reader.check_dss7_header(path)
+        checks.check_dss7_header(path)
 
 
 def ingest_manifest(

@@ -1,165 +1,28 @@
-"""Read the monthly series of a CalSim HEC-DSS file: exactly, fast, never silently wrong.
+"""Read the monthly series of a CalSim HEC-DSS file: exactly, or not at all.
 
-What it does
-------------
 `scan(path)` validates a file and lists its monthly series; `iter_series(path, scan)`
-yields every one of them as a `Series` (float64 values in month order, NaN where the
-model wrote a missing-value sentinel). Every problem raises `DssReadError`, whose
-message is ONE line naming the file and saying what is wrong and what to do.
-
-- A *series* is the group of block records sharing the A, B, C, E and F parts (the D
-  part is the block's start date: one record per decade for monthly data).
-- *Monthly* means a regular time-series record (type code 100 floats / 105 doubles,
-  as the library's catalog reports it) whose E part is `1MON` or `1Month` (any case).
-  Every other record (hourly/daily series, irregular series, paired data, text,
-  grids, location records, ...) is skipped and counted by kind in `Scan.skipped`.
-- Speed: the catalog is read once per file; each series is then read ONCE, through
-  its first block's pathname with a time window spanning all of its blocks, and
-  without the time stamp per value the library would otherwise build (two thirds of
-  a read's CPU; `_read_window`). Reading through the empty-D logical path instead
-  makes the library search the catalog on every call (quadratic: hours for 21,500
-  series). Large files are read by two child processes at once, and the structural
-  check can run alongside the reading (`scan(path, check="deferred")`); see
-  "Speed" below.
-- Extent: a series runs from the first value of its first block to the last value
-  of its last block, as recorded by the writer in each record's header (the catalog
-  returns these dates). This is exactly what the library's own empty-D "retrieve
-  all" read returns, so leading months the model wrote as missing are kept (as NaN)
-  instead of silently shifting the start. Values are positional: the array has one
-  entry per month, gaps (even whole missing blocks) are NaN.
-- Months: values are stamped at the END of their period (`31OCT1921 2400`, which
-  pydsstools shows as `1 November 1921 00:00`); a value belongs to the month that
-  ends at its stamp, so that value gives `start_month = 1921-10-01`. Records whose
-  values are stamped anywhere else (DSS 7 can store offsets) are refused, not guessed.
-- Missing values: `MISSING_SENTINELS` (-901 and -902 from the DSS 6 era, the DSS 7
-  undefined value -3.4028235e38, and 99000 flagged by DWR's post-processor), NaN, and
-  values beyond float32's range become NaN and are counted in `missing_count`.
-  Values are compared after rounding to float32 (the precision DSS stores). The real
-  CalSim II file holds -6.19e38 in two difference variables (arithmetic done on the
-  undefined value): not representable as float32 (a float read returns -inf), so
-  they count as missing too.
-- Exactness: values are retrieved as doubles: float32 records convert to float64
-  exactly, double records (type 105, as in the real CalSim II file) keep their full
-  precision. pydsstools returns a NumPy VIEW of C memory that is freed with the
-  record object, so the values are copied while that object is alive
-  (`np.array(fid.read_ts(...).values)` in one expression returns garbage).
-
-What the HEC-DSS C library does with bad input (pydsstools 3.1, measured)
---------------------------------------------------------------------------
-- A missing path or an EMPTY file is not an error for it: opening creates a brand-new
-  DSS 7 file there (an empty file became 126 KB) and the catalog is simply empty.
-- A file truncated at 50 %, 90 % or right after its 800-byte header opens fine and
-  returns an EMPTY catalog, silently. Truncated at 99 %, the catalog is complete but
-  two thirds of the reads fail; at 99.9 % every read succeeds (only the sort table at
-  the end was cut) while `check_file` reports damage. Missing only its last 8 bytes
-  (the end-of-file word), it reads completely and `check_file` passes. A text file renamed .dss raises a
-  multi-line `DssStatusException`.
-- Overwriting 8 to 4,096 bytes past the header of a healthy copy (zeros, 0xFF,
-  random bytes, bit flips; 289 seeded trials): 28 segmentation faults (in the
-  catalog, in `check_file` or in reads), 19 silently partial catalogs (e.g. 181 of
-  1,458 records), 25 Python errors (`UnicodeDecodeError` from pathnames,
-  `DssPathException`, a `BaseException` subclass), 9 runs with failed reads, and the
-  C library printing diagnostics on the console; 150 read "fine" (possibly wrong
-  values). `_get_catalog(sort=True)` on a file written in the same session also
-  segfaulted.
-- `check_file` (`zcheckFile`) flagged (error count, exception or its own crash) all
-  231 trials whose damage was visible to any operation; the other 58 hit unused space
-  and read identically. It costs 0.2 s on the 2.7 MB real file, ~7 s on a full-size
-  230 MB file (21,500 series x 1,200 months).
-
-How this module protects its caller
------------------------------------
-1. Before the library touches a file (pure Python, cannot crash): it must exist, be a
-   regular readable file, start with `ZDSS` and carry a version string (`7-..`,
-   `6-..`). For DSS 7 the 100-word header is checked: header size, end-of-header flag
-   (-97531), the recorded file size (word 5) against the real size - this catches
-   every truncation - and the end-of-file flag (-97532) where the header says the
-   file ends.
-2. The library's first look (`check_file` and the catalog) runs in a CHILD process
-   with a timeout; a segfault, hang or console noise there becomes a one-line
-   `DssReadError`. The catalog's record count must equal the header's (catches the
-   silently partial catalogs). With `scan(path, check="deferred")`, `check_file`
-   runs in a child of its own, started after the header checks and left running
-   while the catalog is read and the series are streamed; `iter_series` waits for
-   its verdict before it ends and raises `DssReadError` (after the last series,
-   instead of returning normally) if the file is damaged. `Scan.await_check()`
-   gives the same verdict on demand.
-3. `iter_series` also reads in child processes by default (`isolate=True`), so a
-   crash or hang on damage that `check_file` misses (DSS 7 has no checksums) still
-   cannot take the caller down. Files of 500 series or more are split into
-   `workers` (default 2, CPUs permitting) contiguous shares of the catalog order,
-   one child each, whose series interleave as they arrive (each share stays in
-   catalog order). A bounded queue (and each child's pipe) keeps memory flat. The
-   first failure in any child kills the others and raises one `DssReadError`;
-   closing the generator early kills them all. `read_series` is the in-process
-   primitive.
-   Every library exception, including `DssPathException`, becomes `DssReadError`;
-   every read is checked for the expected number of values, the one-month interval
-   and end-of-month stamps; the file's size and mtime must not have changed since
-   `scan`, checked when the iteration starts and again when it ends.
-`iter_series` is a generator: if it raises at any point (even after the last series,
-for a deferred check), the caller must discard what it received for that file (the
-dlt loader does: it loads a file in one transaction). A flipped bit inside a stored
-value is undetectable by any reader of this format.
-
-Speed
------
-Measured on a full-size synthetic file (21,500 series x 1,200 months, 221 MB) on a
-2-CPU machine, `scan` plus a complete `iter_series` (wall time):
-
-    check=True,       workers=1   26 s   (scan 11 s, of which check_file ~7 s)
-    check=True,       workers=2   20 s
-    check="deferred", workers=1   18.5 s (scan 3.8 s)
-    check="deferred", workers=2   15.5-16.3 s (scan 3.4-3.8 s, reading ~12 s)
-
-Before (one reading child, building time arrays): 46 s, scan 13 s + reading 33 s.
-A read now costs ~0.5 ms of a child's CPU per series (1.5 ms before); the caller
-spends ~3 s of CPU in all, half of it grouping the catalog's 236,500 records. On 2
-CPUs the deferred check competes with the two reading children, so the second child
-saves ~3 s, not half the reading time.
-
-Versions
---------
-`dss_version` reads the header bytes only. Reading is dispatched through `ENGINES`,
-a small registry of engines by major version. Only DSS 7 (pydsstools) is available:
-pydsstools and HEC's wheels refuse DSS 6 on Linux. A DSS 6 file is rejected before
-pydsstools sees it, with advice to convert it. A DSS 6 engine (a Windows-only
-library, a pure-Python reader, ...) can be plugged in with
-`register_engine(6, Engine(...))` without touching the rest of the module.
-
-pydsstools is imported only through `ingest.dss.hecdss`, which silences it.
+yields each of them as a `Series` (float64 values in month order, NaN where the model
+wrote a missing value). Every problem raises `DssReadError`, one line naming the file.
+README.md in this folder explains what is read, how and why.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
-import gc
 import operator
 import os
-import pickle
-import queue
 import re
-import signal
-import struct
-import subprocess
-import sys
-import tempfile
-import threading
-import time
-import weakref
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 import numpy as np
 
-try:
-    import fcntl
-except ImportError:  # not on Windows: pipes keep their default size there
-    fcntl = None  # type: ignore[assignment]
+from ingest.dss import isolation
+from ingest.dss.checks import DssReadError, check_dss7_header, dss_version, stat_regular_file
+from ingest.dss.isolation import gc_paused, library_message, reraise_fatal
+from ingest.dss.model import CatalogRecord, Engine, Scan, Series, SeriesRef
 
 __all__ = [
     "ENGINES",
@@ -191,15 +54,6 @@ _REGULAR_SERIES_CODES = frozenset({100, 105})  # RTS (floats), RTD (doubles)
 _JULIAN_ZERO = dt.date(1899, 12, 31)  # HEC-DSS day 0
 _RETRIEVE_WINDOW_NO_TIMES = -2  # ztsRetrieve flag: keep to the window, no time array
 
-# DSS 7 file header (64-bit words), see HEC's dss-file-spec "file-header.md".
-_WORD = 8
-_H_HEADER_SIZE = 1
-_H_NUMBER_RECORDS = 3
-_H_NUMBER_ALIASES = 4
-_H_FILE_SIZE = 5
-_END_OF_HEADER_FLAG = -97531
-_END_OF_FILE_FLAG = -97532
-
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _MONTH_NUMBER = {name: i + 1 for i, name in enumerate(_MONTHS)}
 _D_PART = re.compile(r"^(\d{2})([A-Za-z]{3})(\d{4})$")
@@ -211,314 +65,24 @@ _CONVERT_ADVICE = {
     ),
 }
 
-_CHILD_TIMEOUT_BASE_S = 60.0  # catalog/check child: base + per MB of file
-_CHILD_TIMEOUT_PER_MB_S = 0.5
-_READ_STALL_TIMEOUT_S = 120.0  # reading child: longest wait for the next series
-_FRAME_HEADER = struct.Struct("<Q")  # reading child -> parent: byte length, then a pickle
-_MAX_FRAME_BYTES = 1 << 30  # a longer frame means a garbled stream
-_PIPE_BYTES = 1 << 20  # reading child's pipe (Linux lets a process ask for up to 1 MB)
-_BATCHES_QUEUED_PER_CHILD = 4  # batches received but not yet consumed, per reading child
-_BATCH_PAUSE_S = 0.004  # after a small read, let the pipe fill a little (see _pump)
 _PARALLEL_MIN_SERIES = 500  # fewer series: one reading child (start-up ~1 s dominates)
 _MAX_DEFAULT_WORKERS = 2
 
 
-class DssReadError(Exception):
-    """A DSS file cannot be read completely and correctly.
-
-    `str(error)` is always ONE line naming the file and saying what is wrong and what
-    to do: whitespace (including newlines from the C library) is collapsed.
-    """
-
-    def __init__(self, message: object) -> None:
-        super().__init__(" ".join(str(message).split()))
-
-
-class CatalogRecord(NamedTuple):
-    """One catalog entry: pathname, record type code, days of its first and last value.
-
-    Days are HEC-DSS day numbers (days since 31 Dec 1899, the library's convention; a
-    2400 stamp counts in the day it ends).
-    """
-
-    pathname: str
-    type_code: int
-    first_day: int
-    last_day: int
-
-
-@dataclass(frozen=True)
-class SeriesRef:
-    """One monthly series: its pathname parts (original case) and its block records.
-
-    `block_paths` are the catalog pathnames of the series' records, sorted by block
-    date (oldest first); the first one is the handle used to read the whole series.
-    `span` holds the days of the first and last value stamps the writer recorded
-    (first block's first value, last block's last value). `scan` fills it from the
-    catalog; `read_series` looks it up (slowly) when it is None.
-    """
-
-    a: str
-    b: str
-    c: str
-    e: str
-    f: str
-    block_paths: tuple[str, ...]
-    span: tuple[dt.date, dt.date] | None = None
-
-    @property
-    def logical_path(self) -> str:
-        """The pathname with an empty D part, e.g. `/CALSIM/S_SHSTA/STORAGE//1MON/L2020A/`."""
-        return f"/{self.a}/{self.b}/{self.c}//{self.e}/{self.f}/"
-
-
-@dataclass
-class Scan:
-    """What `scan` found in a file: version, record count, monthly series, skipped kinds.
-
-    `skipped` maps a record kind ("daily time series", "paired data", ...) to the number
-    of records of that kind; the monthly series' block records plus the skipped
-    records add up to `record_count`. `size_bytes` and `mtime_ns` let `iter_series`
-    notice a file that changed after it was scanned (or while it was read).
-    `deferred_check` is the integrity check still running after
-    `scan(path, check="deferred")` (None otherwise): see `await_check`.
-    """
-
-    path: Path
-    version: int
-    record_count: int
-    monthly: list[SeriesRef]
-    skipped: dict[str, int]
-    size_bytes: int = field(default=0, compare=False)
-    mtime_ns: int = field(default=0, compare=False)
-    deferred_check: Any = field(default=None, compare=False, repr=False)
-
-    @property
-    def check_pending(self) -> bool:
-        """True while a deferred integrity check has no verdict yet."""
-        return self.deferred_check is not None and self.deferred_check.pending
-
-    def await_check(self) -> None:
-        """Wait for the deferred integrity check; raise `DssReadError` if it failed.
-
-        A no-op for a scan made with `check=True` (checked up front) or `check=False`.
-        `iter_series` calls it before it ends, so a caller that commits only after a
-        complete iteration never commits a damaged file; the verdict is remembered.
-        """
-        if self.deferred_check is not None:
-            self.deferred_check.wait()
-
-
-@dataclass
-class Series:
-    """One monthly series read from a file.
-
-    `values[i]` belongs to the month `start_month + i` (`start_month` is the first day
-    of the first month); NaN where the file holds a missing value; `missing_count`
-    counts those.
-    """
-
-    ref: SeriesRef
-    units: str
-    data_type: str
-    start_month: dt.date
-    values: np.ndarray
-    missing_count: int
-
-
-@dataclass(frozen=True)
-class Engine:
-    """How to read one DSS major version (an entry of `ENGINES`).
-
-    catalog(path, check) -> list[CatalogRecord] for a file whose header bytes say it
-        is of this version; validates the file first (`check` asks for the thorough,
-        slower structural check) and raises `DssReadError` for anything wrong.
-    open(path) -> handle; read(handle, ref) -> Series; close(handle).
-    start_check(path) -> a running structural check with `wait()` (raises
-        `DssReadError` if the file is damaged), `cancel()` and `pending`; optional:
-        without it `scan(check="deferred")` checks up front.
-    """
-
-    name: str
-    catalog: Callable[[Path, bool], list[CatalogRecord]]
-    open: Callable[[Path], Any]
-    read: Callable[[Any, SeriesRef], Series]
-    close: Callable[[Any], None]
-    start_check: Callable[[Path], Any] | None = None
-
-
 # ----------------------------------------------------------------------------------
-# Header checks (pure Python: nothing here can crash the process)
+# DSS 7 engine (pydsstools)
 # ----------------------------------------------------------------------------------
 
 
-def _stat_regular_file(path: Path) -> os.stat_result:
-    """Stat `path`, raising `DssReadError` unless it is an existing regular file."""
+def _julian_day(days: int) -> dt.date | None:
+    """A HEC-DSS day number as a date (None when undefined/out of range)."""
     try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise DssReadError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise DssReadError(f"{path}: cannot access it ({exc.strerror or exc})") from None
-    if path.is_dir():
-        raise DssReadError(f"{path} is a directory, not a DSS file")
-    if not path.is_file():
-        raise DssReadError(f"{path} is not a regular file")
-    return st
+        return _JULIAN_ZERO + dt.timedelta(days=int(days))
+    except (OverflowError, ValueError):
+        return None
 
 
-def _read_bytes(path: Path, offset: int, size: int) -> bytes:
-    """Read up to `size` bytes at `offset`, turning OS errors into `DssReadError`."""
-    try:
-        with path.open("rb") as handle:
-            handle.seek(offset)
-            return handle.read(size)
-    except OSError as exc:
-        raise DssReadError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-
-
-def dss_version(path: Path) -> int:
-    """Return the HEC-DSS major version (6, 7, ...) recorded in the file's header bytes.
-
-    DSS 6 and DSS 7 files both start with `ZDSS` and carry their version string
-    ("6-WC", "7-GS", ...) at byte 16. Raises `DssReadError` for a missing path, a
-    directory, an empty, too short or non-DSS file. Never calls the C library.
-    """
-    path = Path(path)
-    size = _stat_regular_file(path).st_size
-    if size == 0:
-        raise DssReadError(
-            f"{path} is empty (0 bytes), not a DSS file: the copy or download probably failed"
-        )
-    head = _read_bytes(path, 0, 20)
-    if head[:4] != b"ZDSS":
-        raise DssReadError(
-            f"{path} is not a HEC-DSS file (it does not start with the 'ZDSS' signature)"
-        )
-    if len(head) < 20:
-        raise DssReadError(f"{path} is only {size} bytes: too short to be a HEC-DSS file")
-    tag = head[16:20]
-    if tag[1:2] != b"-" or not tag[:1].isdigit():
-        raise DssReadError(f"{path}: the HEC-DSS header has no readable version ({tag!r})")
-    return int(tag[:1])
-
-
-def check_version_supported(path: Path, version: int) -> None:
-    """Raise `DssReadError` (saying what to do) for a version no engine reads."""
-    _engine_for(path, version)
-
-
-def check_dss7_header(path: Path) -> tuple[int, int]:
-    """The DSS 7 header checks alone (no C library): see `_check_dss7_header`."""
-    path = Path(path)
-    return _check_dss7_header(path, _stat_regular_file(path).st_size)
-
-
-def _check_dss7_header(path: Path, size: int) -> tuple[int, int]:
-    """Validate a DSS 7 header against the file; return (number of records, aliases).
-
-    Catches every truncation (the header records the file size in words, and the
-    word at that address is an end-of-file flag) before the C library sees the file.
-    """
-    if size < 100 * _WORD:
-        raise DssReadError(
-            f"{path} is truncated: {size} bytes, less than a DSS 7 header; "
-            "copy or download it again"
-        )
-    words = struct.unpack("<100q", _read_bytes(path, 0, 100 * _WORD))
-    header_size = words[_H_HEADER_SIZE]
-    if not 50 <= header_size <= 100 or words[header_size - 1] != _END_OF_HEADER_FLAG:
-        raise DssReadError(f"{path}: damaged DSS 7 header (no end-of-header mark)")
-    file_words = words[_H_FILE_SIZE]
-    expected = (file_words + 1) * _WORD
-    if file_words <= header_size or size < expected:
-        raise DssReadError(
-            f"{path} is truncated: {size:,} bytes, {expected - size:,} fewer than the "
-            f"{expected:,} its header records; copy or download it again"
-        )
-    (eof_flag,) = struct.unpack("<q", _read_bytes(path, file_words * _WORD, _WORD))
-    if eof_flag != _END_OF_FILE_FLAG:
-        raise DssReadError(
-            f"{path}: damaged DSS 7 file (no end-of-file mark where its header says the "
-            "file ends); copy it again or re-run the model"
-        )
-    return words[_H_NUMBER_RECORDS], words[_H_NUMBER_ALIASES]
-
-
-# ----------------------------------------------------------------------------------
-# Child processes: the C library's first look at a file, and isolated reading
-# ----------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many small objects (a catalog
-    of 236,500 records: a third of the time otherwise goes to needless collections)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _library_message(exc: BaseException) -> str:
-    """A library exception as one short line (DssStatusException carries a tuple)."""
-    args = [a for a in getattr(exc, "args", ()) if isinstance(a, str) and a.strip()]
-    text = args[-1] if args else str(exc)
-    text = " ".join(text.replace("*****DSS***", "").split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _reraise_fatal(exc: BaseException) -> None:
-    """Let interpreter-level exits through: only library errors become DssReadError."""
-    if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
-        raise exc
-
-
-def _child_stdout() -> Any:
-    """In a child: keep the real stdout for our data, send fd 1 (C printf) to stderr."""
-    out = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)
-    return out
-
-
-def _spawn(code: str, path: Path, *args: str) -> subprocess.Popen:
-    """Start `python -c code path args` with this package importable; stderr to a temp file."""
-    root = str(Path(__file__).resolve().parents[2])
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    stderr = tempfile.TemporaryFile()  # noqa: SIM115  (closed when the child is reaped)
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", code, str(path), *args],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            env=env,
-        )
-    except OSError as exc:
-        stderr.close()
-        raise DssReadError(f"{path}: cannot start a helper process ({exc})") from None
-    proc.stderr_file = stderr  # type: ignore[attr-defined]
-    return proc
-
-
-def _death(proc: subprocess.Popen) -> str:
-    """Why a child ended: a signal name or its last stderr line."""
-    if proc.returncode is not None and proc.returncode < 0:
-        try:
-            return f"crashed ({signal.Signals(-proc.returncode).name})"
-        except ValueError:
-            return f"crashed (signal {-proc.returncode})"
-    stderr = proc.stderr_file  # type: ignore[attr-defined]
-    stderr.seek(0)
-    lines = stderr.read().decode("utf-8", "replace").strip().splitlines()
-    return f"failed ({lines[-1] if lines else f'exit status {proc.returncode}'})"
-
-
-def _catalog_with_dates(fid: Any, pattern: str = "") -> tuple[list[str], list[int], list, list]:
+def catalog_with_dates(fid: Any, pattern: str = "") -> tuple[list[str], list[int], list, list]:
     """Catalog (pathnames, type codes, first and last value days) of an open DSS 7 file.
 
     pydsstools' `_get_catalog(include_dates=True)` drops the flag on its way to
@@ -538,422 +102,11 @@ def _catalog_with_dates(fid: Any, pattern: str = "") -> tuple[list[str], list[in
     return paths, codes, first, last
 
 
-_CHECK_AND_CATALOG = "1"  # `_catalog_child` modes (its second argument)
-_CATALOG_ONLY = "0"
-_CHECK_ONLY = "check"
-
-
-def _catalog_child() -> None:
-    """Child entry: `check_file` and/or the dated catalog of a DSS 7 file, pickled on stdout.
-
-    Arguments: the path and a mode, `_CHECK_AND_CATALOG` (the catalog is skipped when
-    the check fails), `_CATALOG_ONLY` or `_CHECK_ONLY`.
-    """
-    out = _child_stdout()
-    gc.disable()  # a short-lived process building large lists: collections only cost time
-    path, mode = sys.argv[1], sys.argv[2]
-    result: dict[str, Any] = {}
-    try:
-        from ingest.dss.hecdss import open_dss
-
-        fid = open_dss(path, mode="r")
-        try:
-            if mode in (_CHECK_AND_CATALOG, _CHECK_ONLY):
-                try:
-                    result["check"] = int(fid.check_file())
-                except Exception as exc:
-                    result["check_error"] = _library_message(exc)
-            failed = "check_error" in result or result.get("check")
-            if mode != _CHECK_ONLY and not failed:
-                paths, codes, first, last = _catalog_with_dates(fid)
-                result.update(paths=paths, codes=codes, first=first, last=last)
-        finally:
-            fid.close()
-    except BaseException as exc:  # DssPathException derives from BaseException
-        result["error"] = _library_message(exc)
-    out.write(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
-    out.flush()
-
-
-def _finish_catalog_child(
-    proc: subprocess.Popen, path: Path, wait_s: float | None, timeout_s: float
-) -> dict[str, Any]:
-    """Collect a `_catalog_child`'s result, waiting at most `wait_s`; always reaps it.
-
-    Raises `DssReadError` when it timed out (`timeout_s` is the limit it was given),
-    crashed, could not open the file or when its `check_file` failed.
-    """
-    try:
-        try:
-            stdout, _ = proc.communicate(timeout=wait_s)
-        except subprocess.TimeoutExpired:
-            raise DssReadError(
-                f"{path}: the HEC-DSS library did not finish checking the file in "
-                f"{timeout_s:.0f} s; the file is probably damaged"
-            ) from None
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        try:
-            with _gc_paused():
-                result = pickle.loads(stdout)
-            if not isinstance(result, dict):
-                raise TypeError("not a result")
-        except Exception:  # nothing, or a stream cut short: the child died
-            raise DssReadError(
-                f"{path} is damaged: the HEC-DSS library {_death(proc)} while checking it; "
-                "copy it again or re-run the model"
-            ) from None
-    finally:
-        proc.stderr_file.close()  # type: ignore[attr-defined]
-    if "error" in result:
-        raise DssReadError(f"{path}: HEC-DSS cannot read the file ({result['error']})")
-    if "check_error" in result:
-        raise DssReadError(
-            f"{path} is damaged: the HEC-DSS integrity check failed ({result['check_error']}); "
-            "copy it again or re-run the model"
-        )
-    if result.get("check"):
-        raise DssReadError(
-            f"{path} is damaged: the HEC-DSS integrity check found {result['check']} "
-            "error(s) in its structure; copy it again or re-run the model"
-        )
-    return result
-
-
-def _reap(proc: subprocess.Popen) -> None:
-    """Stop a child (if still running), wait for it and close its pipes."""
-    if proc.poll() is None:
-        proc.kill()
-    proc.wait()
-    for stream in (proc.stdin, proc.stdout):
-        if stream is not None:
-            with contextlib.suppress(OSError):
-                stream.close()
-    proc.stderr_file.close()  # type: ignore[attr-defined]
-
-
-class _DeferredCheck:
-    """`check_file` of one DSS 7 file, running in its own child while the caller goes on.
-
-    Made by `scan(path, check="deferred")`. `wait()` collects the verdict (raising
-    `DssReadError` exactly as `scan(check=True)` would: failed, crashed or timed out)
-    and remembers it; `cancel()` stops the child, and a later `wait()` then runs the
-    check again from the start. The child is also stopped when this object is garbage
-    collected or the interpreter exits, so an abandoned `Scan` leaves nothing running.
-    """
-
-    def __init__(self, path: Path, size: int) -> None:
-        self.path = path
-        self.timeout_s = _CHILD_TIMEOUT_BASE_S + _CHILD_TIMEOUT_PER_MB_S * size / 1e6
-        self._lock = threading.Lock()
-        self._verdict: str | None = None  # "" once passed, else the one-line error
-        self._proc: subprocess.Popen | None = None
-        self._reaper: weakref.finalize | None = None
-        self._deadline = 0.0
-        self._start()
-
-    def _start(self) -> None:
-        code = "from ingest.dss.reader import _catalog_child; _catalog_child()"
-        self._proc = _spawn(code, self.path, _CHECK_ONLY)
-        self._deadline = time.monotonic() + self.timeout_s
-        self._reaper = weakref.finalize(self, _reap, self._proc)
-
-    @property
-    def pending(self) -> bool:
-        """True until `wait()` has a verdict."""
-        return self._verdict is None
-
-    def wait(self) -> None:
-        """Block until the check ends; raise `DssReadError` if it found the file damaged."""
-        with self._lock:
-            if self._verdict is None:
-                if self._proc is None:  # cancelled: run it again
-                    self._start()
-                assert self._proc is not None and self._reaper is not None
-                try:
-                    # A child that already ended is read to the end, however late the
-                    # caller comes back; one still running gets what is left of its time.
-                    left = max(self._deadline - time.monotonic(), 0.0)
-                    wait_s = None if self._proc.poll() is not None else left
-                    _finish_catalog_child(self._proc, self.path, wait_s, self.timeout_s)
-                    self._verdict = ""
-                except DssReadError as exc:
-                    self._verdict = str(exc)
-                finally:
-                    self._reaper()
-                    self._proc = None
-        if self._verdict:
-            raise DssReadError(self._verdict)
-
-    def cancel(self) -> None:
-        """Stop the check if it has no verdict yet (a later `wait()` restarts it)."""
-        with self._lock:
-            if self._verdict is None and self._reaper is not None:
-                self._reaper()
-                self._proc = None
-
-
-def _send_frame(out: Any, frame: tuple) -> None:
-    """Write one frame (length, pickle) and flush it: the parent counts what arrived."""
-    data = pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
-    out.write(_FRAME_HEADER.pack(len(data)) + data)  # one write: one wake-up of the parent
-    out.flush()
-
-
-def _read_child() -> None:
-    """Child entry: read the series listed on stdin (pickled), stream them to stdout.
-
-    Frames (each a byte length, then a pickled tuple): ("series", units, data_type,
-    start month as a date ordinal, missing_count, values as a bytearray of float64s)
-    per series, then ("done",) - or ("error", one-line message) and stop. (Plain types
-    unpickle 4x faster than a date and an ndarray.) Each frame is flushed as soon as
-    its series is read, so the parent knows which series a crash interrupted. Writing
-    blocks while the parent is behind (pipe back-pressure).
-    """
-    out = _child_stdout()
-    path, version = Path(sys.argv[1]), int(sys.argv[2])
-    try:
-        refs: list[SeriesRef] = pickle.load(sys.stdin.buffer)
-        engine = ENGINES[version]
-        handle = engine.open(path)
-        try:
-            for ref in refs:
-                s = engine.read(handle, ref)
-                values = bytearray(np.ascontiguousarray(s.values, dtype=np.float64))
-                start = s.start_month.toordinal()
-                _send_frame(out, ("series", s.units, s.data_type, start, s.missing_count, values))
-        finally:
-            engine.close(handle)
-        _send_frame(out, ("done",))
-    except DssReadError as exc:
-        _send_frame(out, ("error", str(exc)))
-    except BaseException as exc:
-        _send_frame(out, ("error", f"{path}: reading failed ({_library_message(exc)})"))
-
-
-class _ReadingChild:
-    """One reading child (a contiguous share of the series) and the thread feeding its frames.
-
-    The thread sends the child its `SeriesRef`s, then moves the frames it receives to
-    the shared bounded queue as `(self, [frame, ...])`: every complete frame that one
-    read of the pipe delivered (batches spare the consumer a thread hand-off per
-    series). The last batch ends with the child's "done" or "error" frame, or with
-    `None` when the stream broke (the child died or was killed). `waiting_since` is
-    when the thread started waiting for the child (None while it waits for room in
-    the queue): the watchdog uses it to catch a child that hangs.
-    """
-
-    def __init__(self, path: Path, version: int, first: int, refs: list[SeriesRef]) -> None:
-        self.first = first  # position of refs[0] in the scan's catalog order
-        self.refs = refs
-        self.received = 0
-        self.stalled = False
-        self.waiting_since: float | None = None
-        self.thread: threading.Thread | None = None
-        code = "from ingest.dss.reader import _read_child; _read_child()"
-        self.proc = _spawn(code, path, str(version))
-
-    def start(self, batches: queue.Queue, stop: threading.Event) -> None:
-        self.waiting_since = time.monotonic()
-        self.thread = threading.Thread(target=self._pump, args=(batches, stop), daemon=True)
-        self.thread.start()
-
-    def _pump(self, batches: queue.Queue, stop: threading.Event) -> None:
-        try:
-            pickle.dump(self.refs, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            self.proc.stdin.close()  # type: ignore[union-attr]
-        except Exception:
-            pass  # the child died early: its stream ends at once, reported by the consumer
-        stream = self.proc.stdout.raw  # type: ignore[union-attr]  (unbuffered: see below)
-        with contextlib.suppress(Exception):  # a bigger pipe smooths bursts (Linux only)
-            fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)  # type: ignore[union-attr]
-        # Read into one reused buffer: `os.read(fd, 1 MB)` would allocate (mmap) 1 MB
-        # per call, ~40 us, more than unpickling the series it brings.
-        buffer = memoryview(bytearray(_PIPE_BYTES))
-        pending = bytearray()
-        while not stop.is_set():
-            self.waiting_since = time.monotonic()
-            try:
-                size = stream.readinto(buffer) or 0
-            except OSError:
-                size = 0
-            self.waiting_since = None
-            batch = _split_frames(pending, buffer[:size])
-            if not size and (not batch or batch[-1] is not None):
-                batch.append(None)  # end of stream: the child died or was killed
-            if batch:
-                while not stop.is_set():
-                    try:
-                        batches.put((self, batch), timeout=0.25)
-                        break
-                    except queue.Full:
-                        continue
-                if batch[-1] is None or batch[-1][0] != "series":
-                    return
-            if size < len(buffer) // 4:
-                # A thread wake-up and hand-off per series costs the caller ~0.1 ms of
-                # CPU (context switches): pausing a few ms lets several series queue up
-                # in the pipe (a child sends ~2 per ms), which is then read at once.
-                time.sleep(_BATCH_PAUSE_S)
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-
-    def close(self) -> None:
-        """Reap the (killed) child, join the thread and close the pipes."""
-        self.kill()
-        self.proc.wait()
-        if self.thread is not None:
-            self.thread.join(timeout=10.0)
-            if self.thread.is_alive():  # cannot happen (its pipe hit EOF); never hang here
-                return
-        _reap(self.proc)
-
-
-def _split_frames(pending: bytearray, chunk: bytes | memoryview) -> list:
-    """Append `chunk` to `pending`, remove the complete frames from it and return them
-    unpickled; a garbled frame ends the list with None (the stream is unusable)."""
-    pending += chunk
-    frames: list = []
-    start = 0
-    while len(pending) - start >= _FRAME_HEADER.size:
-        (size,) = _FRAME_HEADER.unpack_from(pending, start)
-        end = start + _FRAME_HEADER.size + size
-        if size > _MAX_FRAME_BYTES:
-            frames.append(None)
-            break
-        if end > len(pending):
-            break
-        try:
-            frame = pickle.loads(pending[start + _FRAME_HEADER.size : end])
-            if not isinstance(frame, tuple) or not frame:
-                raise TypeError("not a frame")
-        except Exception:
-            frames.append(None)
-            break
-        frames.append(frame)
-        start = end
-    del pending[:start]
-    return frames
-
-
-def _watch_readers(children: list[_ReadingChild], stop: threading.Event) -> None:
-    """Kill any reading child that sent nothing for `_READ_STALL_TIMEOUT_S`."""
-    while not stop.wait(0.5):
-        now = time.monotonic()
-        for child in children:
-            since = child.waiting_since
-            if since is not None and now - since > _READ_STALL_TIMEOUT_S:
-                child.stalled = True
-                child.kill()
-
-
-def _reading_failure(path: Path, found: Scan, child: _ReadingChild) -> DssReadError:
-    """The error for a reading child whose stream ended before its "done" frame."""
-    try:
-        child.proc.wait(timeout=5.0)
-    except subprocess.TimeoutExpired:  # alive but sending garbage
-        child.proc.kill()
-        child.proc.wait()
-    index, total = child.first + child.received, len(found.monthly)
-    where = found.monthly[index].logical_path if child.received < len(child.refs) else "the end"
-    if child.stalled:
-        return DssReadError(
-            f"{path}: HEC-DSS stopped responding while reading series {index + 1} of {total} "
-            f"({where}); the file is probably damaged"
-        )
-    return DssReadError(
-        f"{path} is damaged: the HEC-DSS library {_death(child.proc)} while reading "
-        f"series {index + 1} of {total} ({where})"
-    )
-
-
-def _iter_isolated(path: Path, found: Scan, workers: int) -> Iterator[Series]:
-    """Read `found.monthly` in `workers` child processes; yield the series as they arrive.
-
-    Each child reads one contiguous share of the catalog order, in that order; shares
-    interleave. The first failure (a child's error, crash or stall) kills every child
-    and raises; so does closing the generator. Memory stays bounded: per child, the
-    queue holds at most `_BATCHES_QUEUED_PER_CHILD` batches of at most a pipe's worth
-    (1 MB, ~100 full-length series), and a child whose pipe is full waits.
-    """
-    refs = found.monthly
-    total = len(refs)
-    workers = max(1, min(workers, total))
-    batches: queue.Queue = queue.Queue(maxsize=_BATCHES_QUEUED_PER_CHILD * workers)
-    stop = threading.Event()
-    children: list[_ReadingChild] = []
-    try:
-        for i in range(workers):
-            lo, hi = total * i // workers, total * (i + 1) // workers
-            children.append(_ReadingChild(path, found.version, lo, refs[lo:hi]))
-        for child in children:
-            child.start(batches, stop)
-        threading.Thread(target=_watch_readers, args=(children, stop), daemon=True).start()
-        running = len(children)
-        while running:
-            try:
-                child, batch = batches.get(timeout=1.0)
-            except queue.Empty:
-                if any(c.thread is not None and c.thread.is_alive() for c in children):
-                    continue
-                try:  # every thread has ended: what they queued last is there now
-                    child, batch = batches.get_nowait()
-                except queue.Empty:
-                    raise DssReadError(
-                        f"{path}: the reading processes stopped unexpectedly"
-                    ) from None
-            for frame in batch:
-                if frame is None:
-                    raise _reading_failure(path, found, child)
-                if frame[0] == "series" and child.received < len(child.refs):
-                    _, units, data_type, start, missing_count, data = frame
-                    ref = refs[child.first + child.received]
-                    child.received += 1
-                    values = np.frombuffer(data, dtype=np.float64)  # writable: a bytearray
-                    month = dt.date.fromordinal(start)
-                    yield Series(ref, units, data_type, month, values, missing_count)
-                elif frame[0] == "done" and child.received == len(child.refs):
-                    running -= 1
-                elif frame[0] == "error":
-                    raise DssReadError(frame[1])
-                else:
-                    raise DssReadError(
-                        f"{path}: a reading process sent {frame[0]!r} after "
-                        f"{child.received} of its {len(child.refs)} series"
-                    )
-    finally:
-        stop.set()
-        for child in children:
-            child.kill()
-        for child in children:
-            child.close()
-
-
-# ----------------------------------------------------------------------------------
-# DSS 7 engine (pydsstools)
-# ----------------------------------------------------------------------------------
-
-
-def _julian_day(days: int) -> dt.date | None:
-    """A HEC-DSS day number as a date (None when undefined/out of range)."""
-    try:
-        return _JULIAN_ZERO + dt.timedelta(days=int(days))
-    except (OverflowError, ValueError):
-        return None
-
-
 def _dss7_catalog(path: Path, check: bool) -> list[CatalogRecord]:
     """Validate a DSS 7 file and return its catalog (in a child process)."""
-    size = _stat_regular_file(path).st_size
-    records, aliases = _check_dss7_header(path, size)
-    code = "from ingest.dss.reader import _catalog_child; _catalog_child()"
-    proc = _spawn(code, path, _CHECK_AND_CATALOG if check else _CATALOG_ONLY)
-    timeout = _CHILD_TIMEOUT_BASE_S + _CHILD_TIMEOUT_PER_MB_S * size / 1e6
-    result = _finish_catalog_child(proc, path, timeout, timeout)
+    size = stat_regular_file(path).st_size
+    records, aliases = check_dss7_header(path, size)
+    result = isolation.catalog_in_child(path, size, check)
     paths = result["paths"]
     if len(paths) not in (records, records + aliases):
         raise DssReadError(
@@ -966,11 +119,11 @@ def _dss7_catalog(path: Path, check: bool) -> list[CatalogRecord]:
     ]
 
 
-def _dss7_start_check(path: Path) -> _DeferredCheck:
+def _dss7_start_check(path: Path) -> isolation.DeferredCheck:
     """Start `check_file` of a DSS 7 file in its own child (after the header checks)."""
-    size = _stat_regular_file(path).st_size
-    _check_dss7_header(path, size)  # the C library never sees a truncated file
-    return _DeferredCheck(path, size)
+    size = stat_regular_file(path).st_size
+    check_dss7_header(path, size)  # the C library never sees a truncated file
+    return isolation.DeferredCheck(path, size)
 
 
 def _dss7_open(path: Path) -> Any:
@@ -980,9 +133,9 @@ def _dss7_open(path: Path) -> Any:
     try:
         return open_dss(str(path), mode="r")
     except BaseException as exc:
-        _reraise_fatal(exc)
+        reraise_fatal(exc)
         raise DssReadError(
-            f"{path}: HEC-DSS cannot open the file ({_library_message(exc)})"
+            f"{path}: HEC-DSS cannot open the file ({library_message(exc)})"
         ) from None
 
 
@@ -1064,7 +217,7 @@ def _read_window(fid: Any, pathname: str, start_day: str, end_day: str) -> Any:
 def _lookup_span(fid: Any, ref: SeriesRef) -> tuple[dt.date, dt.date]:
     """The recorded first/last value days of a series (a catalog search: slow)."""
     pattern = f"/{ref.a}/{ref.b}/{ref.c}/*/{ref.e}/{ref.f}/"
-    paths, _, first, last = _catalog_with_dates(fid, pattern)
+    paths, _, first, last = catalog_with_dates(fid, pattern)
     wanted = set(ref.block_paths)
     days = [(a, b) for p, a, b in zip(paths, first, last, strict=True) if p in wanted]
     if len(days) != len(wanted):
@@ -1090,8 +243,8 @@ def read_series(fid: Any, ref: SeriesRef) -> Series:
         last = _block_date(ref.block_paths[-1].split("/")[4], ref.block_paths[-1])
         span = ref.span if ref.span is not None else _lookup_span(fid, ref)
     except BaseException as exc:
-        _reraise_fatal(exc)
-        raise DssReadError(f"{where}: cannot locate the series ({_library_message(exc)})") from None
+        reraise_fatal(exc)
+        raise DssReadError(f"{where}: cannot locate the series ({library_message(exc)})") from None
     window_start = first.replace(day=1)
     window_end = dt.date(last.year + 9, 12, 31)  # monthly blocks hold a decade
     expected = _month_index(window_end) - _month_index(window_start) + 1
@@ -1107,8 +260,8 @@ def read_series(fid: Any, ref: SeriesRef) -> Series:
         units, data_type = str(ts.data_units or ""), str(ts.data_type or "")
         del ts
     except BaseException as exc:
-        _reraise_fatal(exc)
-        raise DssReadError(f"{where}: HEC-DSS read failed ({_library_message(exc)})") from None
+        reraise_fatal(exc)
+        raise DssReadError(f"{where}: HEC-DSS read failed ({library_message(exc)})") from None
     if count != expected or len(raw) != count:
         raise DssReadError(
             f"{where}: HEC-DSS returned {count} values for a window of {expected} months"
@@ -1169,6 +322,11 @@ ENGINES: dict[int, Engine] = {7: _DSS7}
 def register_engine(version: int, engine: Engine) -> None:
     """Make `scan`/`iter_series` read files of DSS major `version` with `engine`."""
     ENGINES[version] = engine
+
+
+def check_version_supported(path: Path, version: int) -> None:
+    """Raise `DssReadError` (saying what to do) for a version no engine reads."""
+    _engine_for(path, version)
 
 
 def _engine_for(path: Path, version: int) -> Engine:
@@ -1257,7 +415,7 @@ def scan(path: Path, *, check: bool | Literal["deferred"] = True) -> Scan:
         raise ValueError(f"check must be True, False or 'deferred', not {check!r}")
     version = dss_version(path)
     engine = _engine_for(path, version)
-    st = _stat_regular_file(path)
+    st = stat_regular_file(path)
     pending = None
     if check == "deferred":
         if engine.start_check is not None:
@@ -1265,7 +423,7 @@ def scan(path: Path, *, check: bool | Literal["deferred"] = True) -> Scan:
         check = pending is None
     try:
         catalog = engine.catalog(path, bool(check))
-        with _gc_paused():
+        with gc_paused():
             monthly, skipped = _group_monthly(path, catalog)
     except BaseException:
         if pending is not None:
@@ -1339,7 +497,7 @@ def _default_workers(series: int) -> int:
 
 def _check_unchanged(path: Path, found: Scan, problem: str) -> os.stat_result:
     """Stat the file; raise if its size or mtime differ from what `scan` recorded."""
-    st = _stat_regular_file(path)
+    st = stat_regular_file(path)
     if found.size_bytes and (st.st_size, st.st_mtime_ns) != (found.size_bytes, found.mtime_ns):
         raise DssReadError(f"{path} {problem}")
     return st
@@ -1385,10 +543,10 @@ def iter_series(
         engine = _engine_for(path, found.version)
         st = _check_unchanged(path, found, "changed after it was scanned; scan it again")
         if found.version == 7:
-            _check_dss7_header(path, st.st_size)
+            check_dss7_header(path, st.st_size)
         if found.monthly and isolate and engine is _DSS7:
             count = workers if workers is not None else _default_workers(len(found.monthly))
-            yield from _iter_isolated(path, found, count)
+            yield from isolation.iter_in_children(path, found, count)
         elif found.monthly:
             handle = engine.open(path)
             try:

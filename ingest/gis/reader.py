@@ -22,6 +22,8 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from ingest.errors import one_line
+
 TARGET_EPSG = 4326
 # Columns the loader adds; an attribute that snake-cases to one of these gets `_attr`.
 RESERVED = ("feature_index", "geometry_ewkb", "source_file", "source_sha256", "ingested_at")
@@ -116,16 +118,9 @@ def _read_frame(path: Path, source: str, gpkg_layer: str | None):
     except GisReadError:
         raise
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise GisReadError(f"{source}: not a readable GIS layer ({_first_line(exc)})") from exc
+        raise GisReadError(f"{source}: not a readable GIS layer ({one_line(exc)})") from exc
     except Exception as exc:  # GDAL reports damaged content in many ways
-        raise GisReadError(f"{source}: not a readable GIS layer ({_first_line(exc)})") from exc
-
-
-def _first_line(exc: BaseException) -> str:
-    for line in str(exc).splitlines():
-        if line.strip():
-            return line.strip()
-    return type(exc).__name__
+        raise GisReadError(f"{source}: not a readable GIS layer ({one_line(exc)})") from exc
 
 
 def _repair(geoms):
@@ -173,8 +168,7 @@ def read_layer(
         )
     except Exception as exc:
         raise GisReadError(
-            f"{source}: cannot reproject from {source_crs} to EPSG:{TARGET_EPSG} "
-            f"({_first_line(exc)})"
+            f"{source}: cannot reproject from {source_crs} to EPSG:{TARGET_EPSG} ({one_line(exc)})"
         ) from exc
     geoms, invalid_after = _repair(np.asarray(reprojected.values, dtype=object))
     bad = ~shapely.is_missing(geoms) & ~np.isfinite(shapely.bounds(geoms)).all(axis=1)

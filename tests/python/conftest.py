@@ -54,7 +54,7 @@ def coeqwal(*args: str, env: dict | None = None, check: bool = True, timeout: fl
 @pytest.fixture(scope="session")
 def test_db(tmp_path_factory):
     """A fresh test database on the active server; sets COEQWAL_DATABASE for the CLI."""
-    from ingest import localdb
+    from coeqwal_tools import localdb
     from ingest.config import active_database, external_url
 
     os.environ["COEQWAL_DATABASE"] = TEST_DATABASE
@@ -70,7 +70,7 @@ def test_db(tmp_path_factory):
 def fresh_database(test_db, name: str):
     """The URL of a database of its own on the test server, created empty (dropped
     first if a previous run left it)."""
-    from ingest import localdb
+    from coeqwal_tools import localdb
 
     url = test_db.with_database(name)
     localdb.drop_database(url)
@@ -123,7 +123,7 @@ def module_sql(test_db):
 @pytest.fixture(scope="session")
 def sample_files(tmp_path_factory) -> dict[str, Path]:
     """The three sample scenarios' DV files, written once per session."""
-    from ingest import sample
+    from coeqwal_tools.sample import dss as sample
 
     out = tmp_path_factory.mktemp("sample")
     paths = sample.write_samples(out)

@@ -1022,7 +1022,7 @@ def test_latency_benchmark_requests_are_the_api_and_return_data(api, test_db):
     would measure nothing); then pgbench itself runs the mix for 2 s and the
     report has a line per request type with transactions and the index plans.
     Latencies are the benchmark's to report, not asserted here."""
-    from ingest import bench_api
+    from coeqwal_tools.bench import api as bench_api
 
     draws = bench_api.Draws(["s0020", "s0029"], ["s0029"], ["S_SHSTA/STORAGE"])
     for request in bench_api.requests(MAX_ROWS):

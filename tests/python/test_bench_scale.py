@@ -17,7 +17,7 @@ SOURCE = "s0020"
 
 @pytest.fixture(scope="module")
 def scaled(test_db, sample_files, tmp_path_factory):
-    from ingest import bench_scale
+    from coeqwal_tools.bench import scale as bench_scale
 
     name = f"{test_db.database}_scale"
     url = fresh_database(test_db, name)

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.db
 
 
 def test_build_before_any_ingest_exits_0_and_serves_empty_views(test_db):
-    from ingest import localdb
+    from coeqwal_tools import localdb
 
     fresh = fresh_database(test_db, f"{test_db.database}_fresh")
     try:

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest import sample
-from ingest.dss import reader
+from coeqwal_tools.sample import dss as sample
+from ingest.dss import isolation, reader
 from ingest.dss.hecdss import TimeSeriesContainer, open_dss
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -187,7 +187,7 @@ def test_version_6_files_are_refused_with_advice(
     def no_library(*_args: object) -> None:
         raise AssertionError("a version 6 file must not reach the HEC-DSS library")
 
-    monkeypatch.setattr(reader, "_spawn", no_library)
+    monkeypatch.setattr(isolation, "_spawn", no_library)
     monkeypatch.setattr(reader, "_dss7_open", no_library)
     with path.open("rb") as handle:
         head = handle.read(20)
@@ -348,12 +348,12 @@ def test_documented_sentinels() -> None:
 
 def _child_doing(monkeypatch: pytest.MonkeyPatch, code: str) -> None:
     """Make the reading child run `code` instead of reading."""
-    spawn = reader._spawn
+    spawn = isolation._spawn
 
     def fake(_code: str, path: Path, *args: str):
         return spawn(code, path, *args)
 
-    monkeypatch.setattr(reader, "_spawn", fake)
+    monkeypatch.setattr(isolation, "_spawn", fake)
 
 
 def test_crash_while_reading_is_reported_not_propagated(
@@ -368,7 +368,7 @@ def test_crash_while_reading_is_reported_not_propagated(
 
 def test_hang_while_reading_is_reported(tiny_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     found = reader.scan(tiny_file)
-    monkeypatch.setattr(reader, "_READ_STALL_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(isolation, "_READ_STALL_TIMEOUT_S", 1.0)
     _child_doing(monkeypatch, "import time; time.sleep(60)")
     with pytest.raises(reader.DssReadError) as exc:
         list(reader.iter_series(tiny_file, found))
@@ -578,7 +578,7 @@ def _spawn_recorder(monkeypatch: pytest.MonkeyPatch, replace=None) -> list:
 
     `replace(n, code)` may swap the code run by the n-th reading child (1-based).
     """
-    spawn = reader._spawn
+    spawn = isolation._spawn
     procs: list = []
     reading = [0]
 
@@ -591,7 +591,7 @@ def _spawn_recorder(monkeypatch: pytest.MonkeyPatch, replace=None) -> list:
         procs.append(proc)
         return proc
 
-    monkeypatch.setattr(reader, "_spawn", fake)
+    monkeypatch.setattr(isolation, "_spawn", fake)
     return procs
 
 

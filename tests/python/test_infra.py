@@ -831,8 +831,8 @@ def test_workflow_lints_builds_slim_and_publishes_docs():
     runs = {
         name: "\n".join(step.get("run", "") for step in job["steps"]) for name, job in jobs.items()
     }
-    assert "ruff check ingest tests" in runs["lint"]
-    assert "python -m ingest.lint_sql $changed" in runs["lint"]
+    assert "ruff check ingest coeqwal_tools tests" in runs["lint"]
+    assert "python -m coeqwal_tools.lint_sql $changed" in runs["lint"]
     slim = 'coeqwal build --select "+state:modified+" --state main-state'
     assert slim in runs["build"]
     args = parser().parse_args(shlex.split(slim)[1:])
@@ -843,5 +843,5 @@ def test_workflow_lints_builds_slim_and_publishes_docs():
     assert uploads[0]["with"]["path"] == "target/manifest.json"
     assert "--name dbt-manifest --dir main-state" in runs["build"]
     assert jobs["docs"]["if"] == "github.ref == 'refs/heads/main'"
-    assert "python -m ingest.docs" in runs["docs"]
+    assert "python -m coeqwal_tools.docs" in runs["docs"]
     assert any("deploy-pages" in s.get("uses", "") for s in jobs["docs"]["steps"])

@@ -489,7 +489,7 @@ def test_manifest_checks_s3_objects_before_loading(db, q, s3_endpoint, sample_fi
 
 @pytest.fixture(scope="module")
 def medium_file(tmp_path_factory) -> Path:
-    from ingest import sample
+    from coeqwal_tools.sample import dss as sample
 
     out = tmp_path_factory.mktemp("medium")
     return sample.write_full_size(out, n_series=3000)
@@ -557,7 +557,7 @@ def test_a_table_from_before_partitioning_becomes_the_default_partition(
     """A database loaded before raw_dss.dss_series was partitioned (one plain table,
     no value_precision column): the next ingest keeps every other scenario's rows
     (in the DEFAULT partition) and replaces only its own scenario's."""
-    from ingest import localdb
+    from coeqwal_tools import localdb
 
     url = fresh_database(test_db, f"{DATABASE}_legacy")
     q = sql_runner(url.url())

@@ -252,7 +252,7 @@ def test_geopackage_layer_chosen_by_name_and_reprojected(db, q, tmp_path):
 
 @pytest.fixture(scope="module")
 def sample_layers(tmp_path_factory) -> dict[str, Path]:
-    from ingest import sample_gis
+    from coeqwal_tools.sample import gis as sample_gis
 
     return sample_gis.write_layers(tmp_path_factory.mktemp("sample_gis"))
 

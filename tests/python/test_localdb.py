@@ -145,7 +145,7 @@ def test_unreachable_external_url_fails_with_one_line(private_home):
 
 def test_missing_postgis_message_names_package(monkeypatch, tmp_path):
     """Non-root users get the exact package name instead of an install attempt."""
-    from ingest import localdb
+    from coeqwal_tools import localdb
 
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir()

@@ -1,4 +1,4 @@
-"""Tests of the synthetic CalSim3 DV generator (``ingest.sample``).
+"""Tests of the synthetic CalSim3 DV generator (``coeqwal_tools.sample.dss``).
 
 The files are read back with pydsstools itself, not with the project's own reader, so
 these tests check the generator against the DSS library. Expected facts (capacities,
@@ -18,8 +18,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from coeqwal_tools.sample.dss import (
+    SAMPLE_SCENARIOS,
+    SAMPLE_VARIABLES,
+    write_full_size,
+    write_samples,
+)
 from ingest.dss.hecdss import TimeSeriesContainer, open_dss
-from ingest.sample import SAMPLE_SCENARIOS, SAMPLE_VARIABLES, write_full_size, write_samples
 
 N_MONTHS = 1200
 FIRST_WY = 1922

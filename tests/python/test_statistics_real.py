@@ -14,7 +14,7 @@ Data each check uses
   its first eight water years (1922-1929: the file holds zeros after 1929 for
   most series) times a seeded random factor in [0.5, 1.5]; a series whose
   values are all 32-bit floats is written as floats with pydsstools (as
-  ingest/sample.py does), any other as doubles through HEC-DSS's own
+  coeqwal_tools/sample/dss.py does), any other as doubles through HEC-DSS's own
   `ztsStore` in the library pydsstools ships (pydsstools' Python writer
   stores floats only). Missing values stay missing, and the copy adds -901,
   -902, 99000, a double that rounds to 99000 at float32, NaN and inf.
@@ -724,7 +724,7 @@ def build_marts(env: dict, select: bool = False) -> dict:
 def real(test_db, shared_data, tmp_path_factory) -> Dataset:
     """The real file as s0020 and its perturbed copy as s0029, in a database of
     their own, through the CLI: two ingests and ONE build."""
-    from ingest import localdb
+    from coeqwal_tools import localdb
 
     baselines = scenario_baselines()
     assert baselines[BASELINE] is None and baselines[ALTERNATIVE] == BASELINE

@@ -4,7 +4,7 @@ dbt's target folder (`target/`, or DBT_TARGET_PATH).
 Serve it with `dbt docs serve --profiles-dir .` or any static file server over
 that folder (the page fetches manifest.json and catalog.json, so file:// does
 not work). Headless Chromium (Debian's `chromium`) renders it for the browser
-test in tests/python/test_docs.py; `python -m ingest.docs --install-browser`
+test in tests/python/test_docs.py; `python -m coeqwal_tools.docs --install-browser`
 installs it with apt-get when run as root, as `coeqwal db up` does PostgreSQL.
 """
 
@@ -87,7 +87,7 @@ def generate(target: Path | None = None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ingest.docs", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m coeqwal_tools.docs", description=__doc__)
     parser.add_argument(
         "--install-browser", action="store_true", help="only make sure chromium is installed"
     )

@@ -202,7 +202,7 @@ def run(db: DatabaseUrl) -> list[str]:
 
 
 def main() -> int:
-    """`python -m ingest.bench_statistics`: one report on the active database."""
+    """`python -m coeqwal_tools.bench.statistics`: one report on the active database."""
     from ingest.config import active_database
 
     for line in run(active_database()):

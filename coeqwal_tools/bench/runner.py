@@ -17,7 +17,7 @@ same build in place (`coeqwal build --select fqn:*`), wall time and the database
 extra bytes during the build.
 
 `coeqwal bench --scenarios 1,10,25` measures what the next build costs with N
-scenarios loaded (ingest/bench_scale.py).
+scenarios loaded (coeqwal_tools/bench/scale.py).
 
 Speed targets are measured here, never by timed tests.
 """
@@ -98,7 +98,7 @@ def timed_child(
 def bench_file(progress: bool = True) -> Path:
     """The full-size sample, written once and reused (it is deterministic) until the
     generator or the seeds it follows change (the stamp holds its fingerprint)."""
-    from ingest import sample
+    from coeqwal_tools.sample import dss as sample
 
     out = STATE_DIR / "bench"
     path = out / "full_size_DV.dss"
@@ -146,7 +146,7 @@ def main(
 ) -> int:
     """The ingest benchmark, then (unless `warehouse` is false) the dbt build's; or,
     with `publish`, only the cost of publishing a build (bench_publish)."""
-    from ingest import localdb
+    from coeqwal_tools import localdb
 
     if not external_url():
         localdb.EmbeddedCluster().up()
@@ -166,7 +166,7 @@ def main(
     if publish:
         return bench_publish(db, env, coeqwal, path, rounds)
     if scenarios:
-        from ingest import bench_scale
+        from coeqwal_tools.bench import scale as bench_scale
 
         return bench_scale.run(db, env, coeqwal, path, scenarios, budget_minutes * 60)
 
@@ -294,7 +294,9 @@ def bench_warehouse(db, env, coeqwal: str, path: Path, values: int) -> None:
     """The statistics alone (dbt run of them and their upstream, as dbt times them),
     then the whole dbt build, for one full-size scenario and again after a second;
     then the API's latency with both loaded."""
-    from ingest import bench_api, bench_statistics, ops
+    from coeqwal_tools.bench import api as bench_api
+    from coeqwal_tools.bench import statistics as bench_statistics
+    from ingest import ops
 
     ensure_ops_tables = getattr(ops, "ensure_ops_tables", None)
     if ensure_ops_tables is not None:  # the ops marts read the tables `coeqwal build` makes

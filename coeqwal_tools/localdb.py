@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.config import STATE_DIR, ConfigError, DatabaseUrl
+from ingest.errors import DatabaseError
 
 PG_MAJOR = 15
 PG_PACKAGE = f"postgresql-{PG_MAJOR}"
@@ -48,10 +49,6 @@ SERVER_SETTINGS = {
     "log_min_messages": "warning",
     "timezone": "'UTC'",
 }
-
-
-class DatabaseError(Exception):
-    """The embedded database could not be set up; the message is one line."""
 
 
 def _is_root() -> bool:

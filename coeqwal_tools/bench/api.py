@@ -17,7 +17,7 @@ use: the plan as chosen, and with sequential scans disabled to show the index
 is usable (on the sample data the tables are small enough that a sequential
 scan can be the cheaper plan).
 
-`run(db)` returns the report lines; `python -m ingest.bench_api` prints them for
+`run(db)` returns the report lines; `python -m coeqwal_tools.bench.api` prints them for
 the active database.
 """
 
@@ -386,7 +386,7 @@ def run(db: DatabaseUrl, seconds: int = SECONDS, clients: int = CLIENTS) -> list
 
 
 def main() -> int:
-    """`python -m ingest.bench_api`: the report for the active database."""
+    """`python -m coeqwal_tools.bench.api`: the report for the active database."""
     import sys
 
     from ingest.config import active_database

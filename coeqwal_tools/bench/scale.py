@@ -30,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-from ingest.bench import BENCH_SCENARIO, _psql, _store_sizes, timed_child
+from coeqwal_tools.bench.runner import BENCH_SCENARIO, _psql, _store_sizes, timed_child
 from ingest.config import PROJECT_ROOT, STATE_DIR
 
 IGNORED = shutil.ignore_patterns(
@@ -239,7 +239,8 @@ def run(db, env: dict[str, str], coeqwal: str, path: Path, steps: list[int], bud
     """The scale benchmark; prints its report. Stops before a step that the time
     budget would not cover (estimated from the previous step) and reports what
     it reached."""
-    from ingest import bench_api, ops
+    from coeqwal_tools.bench import api as bench_api
+    from ingest import ops
 
     steps = sorted(set(steps))
     run_start = time.monotonic()

@@ -1,0 +1,1 @@
+"""`coeqwal bench`: the benchmark runner and its parts (API latency, scaling, statistics)."""
