@@ -1,8 +1,3 @@
-{#-
-    `GET /annual_values`: one row per scenario, series and water year (flows as
-    volumes, states at the end of April and September), with the year's
-    Sacramento and San Joaquin Valley year types for grouping.
--#}
 with
 
 annual_values as (

@@ -1,11 +1,5 @@
 {{ config(post_hook=["{{ api_create_compare_scenarios_function() }}"]) }}
 
-{#-
-    `GET /comparisons`: every general statistic of a scenario next to the same
-    statistic of its baseline, with the difference and the percent difference.
-    Its post_hook creates `api.compare_scenarios` (`/rpc/compare_scenarios`)
-    for any two scenarios.
--#}
 with
 
 comparisons as (

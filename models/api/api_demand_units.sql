@@ -1,8 +1,3 @@
-{#-
-    `GET /demand_units`: the CalSim3 demand units (urban, agricultural, refuge)
-    with their outline as `geometry` (GeoJSON with
-    `Accept: application/geo+json`).
--#}
 with
 
 demand_units as (

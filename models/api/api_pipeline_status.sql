@@ -1,9 +1,3 @@
-{#-
-    One row per thing the pipeline keeps current: each scenario's (or GIS
-    layer's) latest ingest, the latest dbt build, and each raw source's latest
-    freshness check. `data_as_of` is when the data that is served now was
-    produced: the last successful load or build, even if a later one failed.
--#}
 with
 
 ingest_runs as (

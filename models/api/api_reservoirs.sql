@@ -1,8 +1,3 @@
-{#-
-    `GET /reservoirs`: reservoirs with capacity, dead pool, the variable keys of
-    their storage and levels, and the dam's point as `geometry` (GeoJSON with
-    `Accept: application/geo+json`).
--#}
 with
 
 reservoirs as (

@@ -1,11 +1,5 @@
 {{ config(post_hook=["{{ api_create_exceedance_function() }}"]) }}
 
-{#-
-    `GET /statistics`: the general statistics of every loaded series, one row
-    per scenario, series, period and statistic (the long view of the
-    statistics mart; filter on scenario_id and variable_key, which use its
-    primary key). Its post_hook creates `api.exceedance` (`/rpc/exceedance`).
--#}
 with
 
 statistics as (

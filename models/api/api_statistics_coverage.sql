@@ -1,8 +1,3 @@
-{#-
-    `GET /statistics_coverage`: per loaded scenario, statistics family
-    (reservoir, delivery, delta) and entity, whether its outcome statistics
-    were computed and, when not, why (the input series the scenario lacks).
--#}
 with
 
 coverage as (

@@ -1,7 +1,3 @@
-{#-
-    `GET /themes`: the published scenario themes with the ids of their active
-    scenarios (primary theme or not), in scenario id order.
--#}
 with
 
 themes as (

@@ -1,10 +1,3 @@
-{#-
-    `GET /tier_locations`: the tier level of every rated location per loaded
-    scenario and indicator (NULL with the reason when it could not be rated),
-    its source and whether it is a placeholder, with the location's geometry
-    for maps (the dam of a reservoir, the outline of a water budget area or
-    demand unit; NULL for system-wide locations).
--#}
 with
 
 location_results as (

@@ -1,8 +1,3 @@
-{#-
-    `GET /tiers`: the COEQWAL tier result per loaded scenario and indicator
-    (rated locations per level, locations not rated, shares, weighted and
-    normalized scores), with its source and whether it is a placeholder.
--#}
 with
 
 tier_results as (

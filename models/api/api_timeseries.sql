@@ -1,13 +1,8 @@
 {{ config(post_hook=["{{ api_create_timeseries_function() }}"]) }}
 
 {#-
-    `GET /timeseries`: the monthly values of every loaded series in long form,
-    unnested on read from the compact per-series arrays (filter on variable_key
-    and scenario_id, which reach the compact table's primary key). The same
-    rows as fct_monthly_values, with cheaper (integer) month arithmetic. Its
-    post_hook creates `api.scenario_timeseries(variable_key, scenario_ids)`
-    (`/rpc/scenario_timeseries`): one variable for up to eight scenarios, one row
-    per scenario with aligned month_dates and monthly_values arrays (charts).
+    Unnests fct_series_values itself rather than reading fct_monthly_values:
+    the same rows, with integer month arithmetic instead of interval arithmetic.
 -#}
 with
 

@@ -1,7 +1,3 @@
-{#-
-    `GET /variables`: every CalSim variable (B/C) described in the seeds or seen
-    in a loaded scenario, filterable by name, kind, outcome category and entity.
--#}
 with
 
 variables as (

@@ -1,7 +1,3 @@
-{#-
-    `GET /water_budget_areas`: the CalSim3 water budget areas with their outline
-    as `geometry` (GeoJSON with `Accept: application/geo+json`).
--#}
 with
 
 water_budget_areas as (

@@ -1,8 +1,3 @@
-{#-
-    One row per scenario and series (B/C), with the variable's metadata from the
-    seed and its unit's conversion rule. When a scenario has the same series in
-    more than one file (DV and SV), the DV copy wins: it is the model's output.
--#}
 with
 
 series as (

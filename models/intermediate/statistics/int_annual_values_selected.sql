@@ -1,10 +1,6 @@
 {#-
-    The annual value of every series and water year that annual statistics use:
-    for flows (CFS) the water-year volume in TAF (sum of monthly volumes), for
-    every other unit the mean of the monthly values. A year counts only with at
-    least `annual_min_months` monthly values (complete years by default); the
-    volume is read from months_sum_taf so that an analyst who lowers that
-    parameter gets the sum of the months present.
+    months_sum_taf, not total_taf: total_taf is NULL for an incomplete year,
+    which a lowered `annual_min_months` lets count.
 -#}
 with
 

@@ -1,10 +1,3 @@
-{#-
-    One row: a fingerprint (uuid of an md5) of every seed row each statistics
-    family depends on. The incremental statistics models store their family's
-    fingerprint on every row and rebuild every scenario when it changes, so an
-    analyst's seed edit followed by `dbt build` updates all scenarios, not only
-    the ones loaded afterwards.
--#}
 with
 
 final as (

@@ -1,10 +1,3 @@
-{#-
-    One row: the conventions every statistic uses, from the seeds. The quantile
-    statistics are the rows of `statistic_types` with a percentile (min = 0,
-    q10 ... q90, max = 100) or an exceedance probability (exc05 ... exc95), in
-    display order; each becomes a probability and a flag telling which
-    interpolation applies (see macro statistics_quantile_position).
--#}
 with
 
 statistic_types as (

@@ -1,10 +1,3 @@
-{#-
-    The Sacramento Valley year type of every water year, per loaded scenario and
-    per source (`year_type_sources` seed): the official CDEC table (the same for
-    every scenario, every water year of the table) and the scenario's own
-    year-type series read in the seed's month (WYT_SAC_ in May). Model values
-    are rounded to the nearest code; values outside 1-5 are dropped.
--#}
 with
 
 sources as (

@@ -1,4 +1,3 @@
-{#- Bridge between themes and scenarios (a scenario may sit under several themes). -#}
 with
 
 links as (

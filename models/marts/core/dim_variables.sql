@@ -1,8 +1,3 @@
-{#-
-    Every variable (B/C) either described in the `variables` seed or seen in any
-    loaded scenario. Variables found in model output but not yet described are
-    kept and flagged (is_described = false) so analysts can add them to the seed.
--#}
 with
 
 variables as (

@@ -1,4 +1,3 @@
-{#- One row per water year with both valleys' official year types (CDEC). -#}
 with
 
 year_types as (

@@ -1,14 +1,5 @@
 {{ config(materialized='view') }}
 
-{#-
-    One row per scenario, series and water year, unnested on read from the
-    per-series arrays of fct_annual_values_compact (stored once, ~6x smaller
-    than the long table this view replaces). total_taf is the volume of a
-    complete water year only (month_count = 12), is_complete_year says so:
-    both follow from the stored month counts. The `real` min, max, April and
-    September values widen exactly to double precision. A filter on
-    scenario_id and variable_key reaches the compact table's primary key.
--#}
 with
 
 compact as (

@@ -5,24 +5,12 @@
 }}
 
 {#-
-    Compact storage of the annual values: one row per scenario and series, one
-    array per measure indexed by water year (element i is water year
-    start_water_year + i - 1): ~38 bytes per series and year at full size,
-    where the long table cost ~225 (one row and one key entry per year).
-    Flows are summed as volumes (TAF, each month's CFS times its days), the
-    months present of every water year (months_sums_taf; a NULL array for other
-    units); storage and other states are read at the end of April (water month
-    7) and September (water month 12) and averaged. The min, max, April and
-    September values are single monthly values: `real[]` for a float32 series
-    (exact, every value is a 32-bit float), `double precision[]` otherwise
-    (CalSim II post-processed files hold doubles), hence the read of
-    fct_series_values_compact, which knows the series' precision, rather than
-    the widened view. total_taf and is_complete_year follow from month_counts:
-    the view fct_annual_values derives them and unnests the arrays.
-    Computed per series straight from its array (water year and month by
-    integer arithmetic from start_month), not through the long
-    fct_monthly_values view. Incremental by scenario, like
-    fct_series_values_compact.
+    Arrays per series: ~38 bytes per series and year at full size, where a long
+    table costs ~225 (one row and one key entry per year). Reads
+    fct_series_values_compact, not the widened view, to know each series'
+    precision (real[] or double precision[] for min, max, April, September), and
+    computes water year and month by integer arithmetic from start_month rather
+    than through the long fct_monthly_values view.
 -#}
 with
 

@@ -1,11 +1,5 @@
 {{ config(materialized='view') }}
 
-{#-
-    Every loaded series, one row per scenario and series, with its monthly values
-    as `double precision[]`: the interface models read. A view over the compact
-    storage (fct_series_values_compact), widening `real[]` exactly to double
-    precision, so the values are stored once at ~4 bytes each.
--#}
 with
 
 compact as (

@@ -4,16 +4,6 @@
     )
 }}
 
-{#-
-    Compact storage of every loaded series: one row per scenario and series with
-    its monthly values as `real[]` when every value is exactly a 32-bit float
-    (CalSim3 output: ~4 bytes per value) or as `double precision[]` when some value
-    needs 64 bits. Models read the view fct_series_values, which widens them to
-    `double precision[]`. Incremental by scenario: a build processes only the
-    scenarios whose raw load changed since the last build, replacing their rows.
-    loaded_at is the scenario's latest raw load (over all its files), the same
-    on every row of a scenario: the load every model above records and compares.
--#}
 {#- The scenarios whose raw load changed (metadata, written as literals); all
     on a first build. #}
 {%- if is_incremental() %}

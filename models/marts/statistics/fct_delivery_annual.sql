@@ -1,19 +1,3 @@
-{#-
-    Annual delivery, shortage and demand in TAF per scenario, delivery
-    (delivery aggregates and demand units from the seeds) and water year: each
-    the water-year sum of the series' monthly volumes
-    (fct_annual_values.months_sum_taf, from value_taf). A delivery aggregate
-    has one delivery and one shortage series and demand = delivery + shortage.
-    A demand unit (demand_unit_series) has one or more delivery arcs, summed
-    (NULL unless every arc has the year), at most one shortage and at most one
-    demand series: demand is the demand series where the scenario has it, else
-    delivery + shortage (demand_basis says which). Percent of demand met =
-    100 x delivery / demand (NULL when demand is 0); a shortage year has a
-    shortage strictly above statistics_parameters.shortage_year_threshold_taf.
-    A year is complete when the delivery series and the series behind demand
-    (the demand series, else the shortage series) have at least
-    annual_min_months values; the delivery statistics use complete years only.
--#}
 {#- The scenarios this run computes (metadata; none on a first build). #}
 {%- set to_build = statistics_to_build_ids('delivery_parameters_hash') %}
 

@@ -1,13 +1,3 @@
-{#-
-    Delivery outcome statistics, long: one row per scenario, delivery
-    (aggregate or demand unit), metric and statistic, over the complete water
-    years of fct_delivery_annual (period `annual`):
-    delivery / shortage / demand mean (TAF); delivery reliability
-    = 1 - mean annual shortage / mean annual demand (FRACTION, NULL when the
-    mean demand is 0); shortage / shortage_years, the count of years with a
-    shortage above the threshold (COUNT); percent_demand_met mean and min
-    (PERCENT). value_count is the number of years used.
--#}
 {#- The scenarios this run computes (metadata; none on a first build). #}
 {%- set to_build = statistics_to_build_ids(
     'delivery_parameters_hash', loads_model='fct_delivery_annual'

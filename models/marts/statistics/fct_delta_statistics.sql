@@ -1,16 +1,3 @@
-{#-
-    Delta outcome statistics, long: one row per scenario, Delta series (seed
-    delta_series), metric, period and statistic.
-    - outflow (NDOI): every general statistic by water month and over all months
-      (CFS) and over annual volumes (period `annual`, TAF);
-    - x2_position: mean X2 (km) over the months of each season of the
-      x2_seasons seed (period `spring` = Mar-May, `fall` = Sep-Nov);
-    - salinity (Emmaton, Jersey Point): share of months (FRACTION 0-1) with EC
-      strictly above each level of salinity_thresholds, statistic
-      `share_above_<level>`, period `all`.
-    NULL months are left out of every share and mean (value_count says how many
-    were used).
--#}
 {#- The scenarios this run computes (metadata; none on a first build). #}
 {%- set to_build = statistics_to_build_ids('delta_parameters_hash') %}
 

@@ -4,15 +4,6 @@
     )
 }}
 
-{#-
-    The reservoir, delivery and Delta statistics of every scenario compared with
-    its baseline's: one row per scenario, family (reservoir, delivery, delta),
-    subject (reservoir, delivery or Delta series code), metric, period and
-    statistic present in both, with both values, the difference and the percent
-    difference (NULL, never infinity, when the baseline is 0). Incremental like
-    the scenario_store statistics marts: only scenarios whose statistics or whose
-    baseline's statistics changed are recomputed.
--#}
 with
 
 reservoir_statistics as (

@@ -1,21 +1,3 @@
-{#-
-    Reservoir outcome statistics, long: one row per scenario, reservoir, metric,
-    period and statistic.
-    - storage (TAF) and storage_pct_capacity (storage / capacity_taf x 100):
-      every general statistic of the storage series by water month and over all
-      months (period 7 = April, 12 = September: the spring peak and carryover);
-    - flood_pool / probability: share of months with storage >= the
-      top-of-conservation level (S_<RES>LEVEL5DV) of the same month;
-    - dead_pool / probability: share of months with storage <= the dead-pool
-      level (S_<RES>LEVEL1DV) or, when the scenario has no such series,
-      <= dim_reservoirs.dead_pool_taf (`basis` says which);
-    - spill / frequency: share of months whose flood release (seed
-      reservoir_flood_releases) is above the spill threshold; period `annual`:
-      share of water years with at least one spill month.
-    Probabilities are fractions (0-1) over the months where both sides are
-    known, by water month and over all months. A reservoir without a level or
-    flood-release series in a scenario gets no rows for that metric.
--#}
 {#- The scenarios this run computes (metadata; none on a first build). #}
 {%- set to_build = statistics_to_build_ids('reservoir_parameters_hash') %}
 

@@ -6,17 +6,12 @@
 }}
 
 {#-
-    General statistics of every series, compactly: one row per scenario, series
-    and period ('1'-'12' water months, 'all' months, 'annual' values), with
-    mean, sample sd, guarded CV and the quantile statistics as one array in the
-    order of int_statistics_parameters.quantile_codes. fct_series_statistics is
-    the long view over it. One pass per series over its array (no long table):
-    the values are unnested once, grouped by water month and overall, and each
-    group sorted once; every percentile and exceedance level is then read off
-    the sorted array. Incremental by scenario (and rebuilt on a parameter change).
-    pre_hook, for this transaction only: work_mem 256MB keeps the per-group
-    sorts in memory. (JIT stays on: it costs ~3 s of compilation per build but
-    saves ~15 % at full size, measured 55 s vs 64-67 s for the year types.)
+    One pass per series over its array, no long table: the values are unnested
+    once, grouped by water month and overall, each group sorted once, and every
+    percentile and exceedance level read off the sorted array.
+    pre_hook: work_mem 256MB (this transaction only) keeps the sorts in memory.
+    JIT stays on: ~3 s of compilation per build, ~15 % faster at full size
+    (measured on the year types: 55 s vs 64-67 s).
 -#}
 
 {%- set water_month_of_value = water_month_at(

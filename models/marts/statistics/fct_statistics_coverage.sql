@@ -1,31 +1,5 @@
 {{ config(materialized='table') }}
 
-{#-
-    Which outcome statistics exist, and why not where they do not: one row per
-    loaded scenario (dim_scenarios.is_loaded), family and entity of the family's
-    mart, whether the mart has rows for it and, when the scenario lacks series
-    the entity needs, which.
-    - reservoir (fct_reservoir_statistics), per dim_reservoirs row and
-      reservoir_flood_releases reservoir: needs its storage series, its
-      top-of-conservation level (when dim_reservoirs names one, flood_pool
-      metric) and its flood release (when reservoir_flood_releases lists one,
-      spill metric); the dead-pool level is read but never missing (the mart
-      falls back to dead_pool_taf);
-    - delivery (fct_delivery_statistics), per delivery_aggregates row (needs
-      its delivery and its shortage series) and demand_unit_series unit (needs
-      every delivery arc, and its demand or its shortage series: either gives
-      the demand);
-    - delta (fct_delta_statistics), per delta_series row: needs its series.
-    Each requirement is a group of series met by any one of them (only the
-    demand units' demand-or-shortage group has two). missing_inputs holds the
-    series of the unmet groups; an entity can be computed with some missing
-    (without the metrics they feed: computed_metrics says which exist). reason
-    is NULL when computed, else `missing input <group>` (`missing inputs
-    <group>, <group>` for several; a group of two reads `A or B`), else (every
-    input there) `no complete water year with delivery and demand` (delivery)
-    or `no value to compute from`. Only the list of loaded series is read
-    (fct_series_values' keys), never their values.
--#}
 with
 
 scenarios as (

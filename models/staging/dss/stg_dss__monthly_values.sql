@@ -1,8 +1,3 @@
-{#-
-    One row per scenario, series and month of the raw loads (all file roles),
-    with water year, water month and, for flows, the monthly volume in TAF.
-    A view: the marts keep the compact storage and expose fct_monthly_values.
--#}
 with
 
 series as (
