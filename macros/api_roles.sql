@@ -1,5 +1,5 @@
 {#-
-    The PostgREST roles (architecture.md): `web_anon` (NOLOGIN, reads schema api
+    The PostgREST roles (docs/api.md): `web_anon` (NOLOGIN, reads schema api
     only, with a statement timeout) and `authenticator` (LOGIN NOINHERIT, the role
     PostgREST connects as, which may switch to web_anon). Roles are cluster-wide,
     so creation is idempotent and tolerates a concurrent build.

@@ -6,7 +6,7 @@ Measures, in its own database (`coeqwal_bench`) on the active server:
    read from the kernel (wait4);
 2. a bare `COPY` of exactly the same rows, from a CSV prepared beforehand, into
    an equivalent table (same columns and types), through psql's `\\copy`;
-3. as the reference architecture.md quotes, a bare `COPY` of the same values as
+3. a bare `COPY` of the same values as
    long (series_id, month, value) rows.
 For each: seconds, values per second, peak RSS of the client, and bytes per
 value on disk (table + TOAST + indexes).

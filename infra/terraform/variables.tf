@@ -87,7 +87,7 @@ variable "postgrest_image" {
 }
 
 variable "etl_cpu" {
-  description = "Fargate CPU units of the ETL task (1024 = 1 vCPU). Measured: full-size ingest 56 s and dbt build 225 s on 2 cores."
+  description = "Fargate CPU units of the ETL task (1024 = 1 vCPU). Measured: full-size ingest 26.5 s and dbt build 225 s on 2 cores (docs/scaling.md)."
   type        = number
   default     = 2048
 }

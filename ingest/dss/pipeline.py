@@ -5,8 +5,8 @@ series) holding the series' monthly values as a PostgreSQL array literal in
 month order from `start_month`, each value the shortest decimal that reads back
 to the file's value (32-bit for CalSim3 output, 64-bit where a file stores
 doubles; `value_precision` says which). The compact row keeps raw storage near
-9 bytes per value where a long (series, month, value) table costs ~44 (see the
-README's measurements). Staging casts the literal; no file parsing happens in SQL.
+9 bytes per value where a long (series, month, value) table costs ~44 (see
+docs/scaling.md). Staging casts the literal; no file parsing happens in SQL.
 
 Loading semantics:
 - the scenario id comes from the caller or the manifest, never from the F part;

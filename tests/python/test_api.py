@@ -1,6 +1,6 @@
 """The REST API (schema `api`) tested the way PostgREST calls it.
 
-PostgREST cannot run here (architecture.md), so `Pgrst` below runs each request
+PostgREST is not installed in the test environment, so `Pgrst` below runs each request
 as PostgREST v12+ does: in a transaction, the request settings first (search
 path, the anonymous role's own settings such as its statement_timeout, then
 `set_config('role', 'web_anon', true)` - PostgREST's `SET LOCAL ROLE` - and

@@ -21,9 +21,9 @@ variable "image" {
 variable "cpu" {
   description = <<-EOT
     Fargate CPU units of the ETL task (1024 = 1 vCPU). Measured on 2 cores: ingest
-    of a full-size DV file (21,500 series x 1,200 months) 56 s; the whole dbt build
-    for the first full-size scenario 225 s; adding one scenario 151-153 s at 1 to
-    25 scenarios loaded. 2 vCPU reproduces those numbers; the task has no
+    of a full-size DV file (21,500 series x 1,200 months) 26.5 s; the whole dbt
+    build for the first full-size scenario 225 s; adding one scenario 141.3 s at 1
+    and 149.5 s at 26 scenarios loaded (docs/scaling.md). 2 vCPU reproduces those numbers; the task has no
     15-minute limit (a seed edit recomputes every scenario).
   EOT
   type        = number
