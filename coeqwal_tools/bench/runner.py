@@ -450,9 +450,8 @@ def _store_sizes(db, top: int = 8) -> list[str]:
         db,
         """
         select parts.model_name, count(*), count(distinct parts.scenario_id),
-            count(*) filter (where exists (
-                select from pg_depend as dep
-                where dep.refobjid = cls.oid and dep.classid = 'pg_rewrite'::regclass
+            count(*) filter (where parts.relation_name in (
+                select readers.relation_name from store.part_readers as readers
             )),
             sum(pg_total_relation_size(cls.oid))
         from store.scenario_parts as parts

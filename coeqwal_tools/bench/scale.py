@@ -106,14 +106,10 @@ def _published_parts(cur, scenario_id: str) -> list[tuple]:
         """
         select distinct parts.relation_name, parts.model_name, parts.invocation_id,
             parts.loaded_at, parts.baseline_scenario_id, parts.baseline_loaded_at,
-            parts.parameters_hashes, rule.ev_class::regclass::text
+            parts.parameters_hashes, readers.reader::text
         from store.scenario_parts as parts
-        join pg_class as cls on cls.relname = parts.relation_name
-        join pg_namespace as nsp on nsp.oid = cls.relnamespace and nsp.nspname = 'store'
-        join pg_depend as dep
-            on dep.refobjid = cls.oid and dep.classid = 'pg_rewrite'::regclass
-        join pg_rewrite as rule on rule.oid = dep.objid
-        where parts.scenario_id = %s and rule.ev_class::regclass::text not like '%%\\_\\_next.%%'
+        join store.part_readers as readers using (relation_name)
+        where parts.scenario_id = %s and readers.reader::text not like '%%\\_\\_next.%%'
         """,
         (scenario_id,),
     )
@@ -129,7 +125,7 @@ def clone_scenarios(db, source: str, targets: list[str]) -> float:
     minutes, on the same CPUs as the builds and API requests being measured
     (at N = 26 they halved the API's requests/s). A real load writes one
     scenario at a time."""
-    from ingest import ops
+    from ingest import ops, publish
     from ingest.dss.pipeline import _partition_name
 
     started = time.monotonic()
@@ -167,6 +163,12 @@ def clone_scenarios(db, source: str, targets: list[str]) -> float:
                     cur.execute(
                         f'create table store."{name}" (like store."{relation}" including all)'
                     )
+                    cur.execute(
+                        f'alter table store."{name}" drop constraint if exists'
+                        " scenario_store_scenario, add constraint scenario_store_scenario"
+                        " check (scenario_id is not null and scenario_id = %s)",
+                        (target,),
+                    )
                     select = _select_as(cur, f'store."{relation}"', target)
                     cur.execute(
                         f'insert into store."{name}" select {select} from store."{relation}"'
@@ -188,6 +190,7 @@ def clone_scenarios(db, source: str, targets: list[str]) -> float:
                 definition = cur.fetchone()[0].strip().rstrip(";")
                 union = "\nunion all\n".join([definition, *selects])
                 cur.execute(f"create or replace view {view} as {union}")
+            publish.partition_views(cur, sorted({view.split(".")[0] for view in branches}))
         conn.commit()
         conn.autocommit = True
         with conn.cursor() as cur:

@@ -5,22 +5,18 @@
 
     A `scenario_store` model keeps its rows in one table per scenario in schema
     `store` (`store.<model>__<scenario>__<build>`), written once and never
-    updated. The model's relation in the marts is a view, a UNION ALL of those
-    tables in which each branch states its scenario as a constant: a filter on
-    scenario_id removes the other scenarios' branches when the query is planned
-    (a literal) or before they are read (a parameter or subquery), so reading one
-    scenario costs the same at 1 or 100 scenarios.
-
-    A build computes only the scenarios the model's SQL selects (its
+    updated. A build computes only the scenarios the model's SQL selects (its
     `is_incremental()` branch, which compares with the published view) into new
-    tables, then writes the model's view over the new tables and the published
-    tables of every other scenario. The published view is untouched until the
-    publish step renames the build's schemas into place: clients read the old
-    tables until then, and a failed or killed build leaves them as they were.
-    Tables no view reads any more are dropped by the next build
-    (ingest/publish.py).
+    tables, then writes the model's view in the build's schema as a UNION ALL of
+    the new tables and the published tables of every other scenario. The
+    published view is untouched until the publish step (ingest/publish.py)
+    switches the build's view to a partitioned table of those same tables and
+    renames the build's schemas into place: clients read the old tables until
+    then, and a failed or killed build leaves them as they were. Tables no view
+    reads any more are dropped by the next build.
 
-    `store.scenario_parts` records the scenario of each table.
+    `store.scenario_parts` records the scenario of each table and the state its
+    rows were computed from; `store.part_readers` says which view reads it.
 -#}
 
 {#- Schema of the per-scenario tables (never renamed by the publish step). -#}
@@ -45,6 +41,27 @@
         add column if not exists parameters_hashes text;
     comment on table {{ scenario_store_schema() }}.scenario_parts is
     'One row per table of schema store: the model and scenario whose rows it holds (scenario_id NULL: the empty table of a model without scenarios), and the state its rows were computed from (latest load, baseline and its load, distinct parameters hashes), which the next build compares instead of reading the rows.';
+    create or replace view {{ scenario_store_schema() }}.part_readers as
+    select distinct
+        part.relname as relation_name,
+        rule.ev_class::regclass as reader
+    from pg_class as part
+    inner join pg_namespace as nsp
+        on part.relnamespace = nsp.oid and nsp.nspname = '{{ scenario_store_schema() }}'
+    inner join pg_depend as dep
+        on
+            dep.classid = 'pg_rewrite'::regclass
+            and dep.refclassid = 'pg_class'::regclass
+            and (
+                dep.refobjid = part.oid
+                or dep.refobjid in (
+                    select inh.inhparent from pg_inherits as inh where inh.inhrelid = part.oid
+                )
+            )
+    inner join pg_rewrite as rule on dep.objid = rule.oid
+    where part.relkind = 'r';
+    comment on view {{ scenario_store_schema() }}.part_readers is
+    'Which view reads each table of schema store: directly (a branch of a view a build wrote) or as a partition of the partitioned table a published view reads (ingest/publish.py).';
 {% endmacro %}
 
 {#-
@@ -98,23 +115,13 @@
 {% macro scenario_store_parts_sql(view, model_name) -%}
     select parts.*
     from {{ scenario_store_schema() }}.scenario_parts as parts
-    inner join pg_class as part_table on parts.relation_name = part_table.relname
-    inner join pg_namespace as part_schema
-        on
-            part_table.relnamespace = part_schema.oid
-            and part_schema.nspname = '{{ scenario_store_schema() }}'
     where
         parts.model_name = '{{ model_name }}'
         and parts.scenario_id is not null
-        and exists (
-            select
-            from pg_depend as dep
-            inner join pg_rewrite as rule
-                on dep.classid = 'pg_rewrite'::regclass and dep.objid = rule.oid
-            where
-                rule.ev_class = '{{ view.include(database=false) }}'::regclass
-                and dep.refclassid = 'pg_class'::regclass
-                and dep.refobjid = part_table.oid
+        and parts.relation_name in (
+            select readers.relation_name
+            from {{ scenario_store_schema() }}.part_readers as readers
+            where readers.reader = '{{ view.include(database=false) }}'::regclass
         )
 {%- endmacro %}
 
@@ -294,6 +301,15 @@
                         ({{ index_columns | join(', ') }});
                 {%- endif %}
             {%- endfor %}
+            {%- if part.scenario_id is not none and 'scenario_id' in names %}
+                {#- Lets the publish step attach the table as its scenario's
+                    partition without reading it (ingest/publish.py). #}
+                alter table {{ store }}.{{ adapter.quote(part.relation_name) }}
+                    add constraint scenario_store_scenario check (
+                        scenario_id is not null
+                        and scenario_id = {{ "'" ~ (part.scenario_id | replace("'", "''")) ~ "'" }}
+                    );
+            {%- endif %}
             analyze {{ store }}.{{ adapter.quote(part.relation_name) }};
             insert into {{ store }}.scenario_parts (
                 relation_name, model_name, scenario_id, invocation_id,

@@ -174,11 +174,9 @@ def _published_part(sql, model: str, scenario_id: str) -> str:
     """The store table a published view reads for one scenario (from the catalog)."""
     rows = sql(
         "select distinct parts.relation_name from store.scenario_parts as parts "
-        "join pg_class as part_table on part_table.relname = parts.relation_name "
-        "join pg_depend as dep on dep.refobjid = part_table.oid "
-        "join pg_rewrite as rule on dep.objid = rule.oid and dep.classid = 'pg_rewrite'::regclass "
+        "join store.part_readers as readers using (relation_name) "
         "where parts.model_name = %s and parts.scenario_id = %s "
-        "and rule.ev_class = %s::regclass",
+        "and readers.reader = %s::regclass",
         (model, scenario_id, f"marts.{model}"),
     )
     assert len(rows) == 1, rows

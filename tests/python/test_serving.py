@@ -103,8 +103,7 @@ def _leftovers(sql) -> list:
     orphans = sql(
         "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace"
         " where n.nspname = 'store' and c.relkind = 'r' and c.relname <> 'scenario_parts'"
-        " and not exists (select from pg_depend d where d.refobjid = c.oid"
-        " and d.classid = 'pg_rewrite'::regclass)"
+        " and c.relname not in (select relation_name from store.part_readers)"
     )
     return schemas + orphans
 
@@ -273,3 +272,50 @@ def test_a_changed_scenario_is_published_whole_by_the_next_build(served, sample_
         switches = sum(1 for x, y in itertools.pairwise(digests) if x != y)
         assert switches <= 1, (name, switches)
     assert _leftovers(sql) == []
+
+
+def test_published_marts_read_one_partition_per_scenario(served):
+    """After a publish every per-scenario mart is a view of one partitioned table
+    whose partitions are the scenarios' own tables, so a one-scenario request is
+    planned against that scenario's table only, whatever the number of scenarios."""
+    sql = served[2]
+    models = {m for (m,) in sql("select model_name from store.scenario_parts")}
+    read = sql(
+        "select view.relname, count(distinct part.oid), count(distinct parts.scenario_id),"
+        " array_agg(distinct parts.relation_name)"
+        " from pg_class as view"
+        " join pg_rewrite as rule on rule.ev_class = view.oid"
+        " join pg_depend as dep on dep.objid = rule.oid and dep.classid = 'pg_rewrite'::regclass"
+        " join pg_class as parent on parent.oid = dep.refobjid and parent.relkind = 'p'"
+        " join pg_inherits as inh on inh.inhparent = parent.oid"
+        " join pg_class as part on part.oid = inh.inhrelid"
+        " join store.scenario_parts as parts on parts.relation_name = part.relname"
+        " where view.relnamespace = 'marts'::regnamespace"
+        " group by view.relname"
+    )
+    by_view = {row[0]: row for row in read}
+    assert models == set(by_view), read
+    assert all(tables == scenarios for _, tables, scenarios, _ in read), read
+    assert by_view["fct_series_statistics_compact"][2] == 3, read
+
+    parts = sql(
+        "select scenario_id, relation_name from store.scenario_parts"
+        " where model_name = 'fct_series_statistics_compact'"
+        " and relation_name in (select relation_name from store.part_readers)"
+    )
+    for scenario_id, table in parts:
+        ((plan,),) = sql(
+            "explain (format json, verbose) select * from api.statistics"
+            " where scenario_id = %s and variable_key = 'S_SHSTA/STORAGE' and period = 'all'",
+            (scenario_id,),
+        )
+        scanned = []
+
+        def walk(node, scanned=scanned):
+            if node.get("Schema") == "store":
+                scanned.append(node["Relation Name"])
+            for child in node.get("Plans", []):
+                walk(child)
+
+        walk(plan[0]["Plan"])
+        assert scanned == [table], plan
