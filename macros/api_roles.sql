@@ -1,6 +1,6 @@
 {#-
     The PostgREST roles (docs/api.md): `web_anon` (NOLOGIN, reads schema api
-    only, with a statement timeout) and `authenticator` (LOGIN NOINHERIT, the role
+    only, with a statement timeout and generic plans) and `authenticator` (LOGIN NOINHERIT, the role
     PostgREST connects as, which may switch to web_anon). Roles are cluster-wide,
     so creation is idempotent and tolerates a concurrent build.
     The authenticator's password is set by the deployment (infra/), not here.
@@ -19,6 +19,12 @@
     end
     $$;
     alter role {{ var("api_anon_role") }} set statement_timeout = '{{ var("api_statement_timeout", "5s") }}';
+    {#- PostgREST prepares each request shape once per connection. A generic plan
+        is reused without planning, and prunes the per-scenario marts to the
+        requested scenario when it starts (and a baseline's when it runs); a
+        custom plan is planned anew for every request, in time that grows with
+        the number of scenarios (docs/scaling.md, "API latency"). -#}
+    alter role {{ var("api_anon_role") }} set plan_cache_mode = 'force_generic_plan';
     grant {{ var("api_anon_role") }} to {{ var("api_authenticator_role") }};
     create schema if not exists api;
     revoke all on schema api from public;

@@ -3,7 +3,8 @@
 PostgREST cannot run on these machines, so the benchmark drives the database
 with exactly what PostgREST sends for each typical request: one pgbench script
 per request type, each a transaction of the request settings (search path, the
-anonymous role's statement timeout, `set_config('role', 'web_anon', true)`,
+anonymous role's own settings such as its statement timeout and plan cache mode,
+`set_config('role', 'web_anon', true)`,
 request.method/path/headers), the statement PostgREST generates (`WITH
 pgrst_source AS (...) SELECT ... json_agg(_postgrest_t) ...`, with `-M prepared`
 like PostgREST's prepared statements) and ROLLBACK (db-tx-end = rollback).
@@ -189,8 +190,9 @@ class Draws:
     variables: list[str]
 
 
-def _loaded(db: DatabaseUrl) -> tuple[Draws, str]:
-    """What is loaded (the draws) and web_anon's statement timeout."""
+def _loaded(db: DatabaseUrl) -> tuple[Draws, list[tuple[str, str]]]:
+    """What is loaded (the draws) and web_anon's own settings (ALTER ROLE ... SET),
+    which PostgREST applies in every request's transaction."""
     conn = _connect(db)
     try:
         with conn.cursor() as cur:
@@ -208,12 +210,12 @@ def _loaded(db: DatabaseUrl) -> tuple[Draws, str]:
             )
             variables = [r[0] for r in cur.fetchall()]
             cur.execute(
-                "select coalesce((select split_part(cfg, '=', 2) from pg_db_role_setting s "
+                "select coalesce(array_agg(cfg order by cfg), '{}') from pg_db_role_setting s "
                 "join pg_roles r on r.oid = s.setrole, unnest(s.setconfig) cfg "
-                "where r.rolname = 'web_anon' and cfg like 'statement_timeout=%%' limit 1), '0')"
+                "where r.rolname = 'web_anon'"
             )
-            timeout = cur.fetchone()[0]
-        return Draws(scenarios, alternatives, variables), timeout
+            settings = [tuple(cfg.split("=", 1)) for cfg in cur.fetchone()[0]]
+        return Draws(scenarios, alternatives, variables), settings
     finally:
         conn.close()
 
@@ -234,13 +236,13 @@ def statement(request: Request, draws: Draws) -> str:
     )
 
 
-def script(request: Request, draws: Draws, timeout: str) -> str:
+def script(request: Request, draws: Draws, role_settings: list[tuple[str, str]]) -> str:
     """The pgbench script of one request: settings, the statement, rollback."""
     n_s, n_a, n_v = len(draws.scenarios), len(draws.alternatives), len(draws.variables)
     settings = (
         "select set_config('search_path', '\"api\", \"public\"', true), "
-        f"set_config('statement_timeout', '{timeout}', true), "
-        "set_config('role', 'web_anon', true), "
+        + "".join(f"set_config('{name}', '{value}', true), " for name, value in role_settings)
+        +         "set_config('role', 'web_anon', true), "
         "set_config('request.method', 'GET', true), "
         f"set_config('request.path', '{request.path}', true), "
         "set_config('request.headers', '{\"accept\": \"application/json\"}', true);"
@@ -338,7 +340,7 @@ def explain_lines(db: DatabaseUrl) -> list[str]:
 
 def run(db: DatabaseUrl, seconds: int = SECONDS, clients: int = CLIENTS) -> list[str]:
     """Run the request mix with pgbench on `db` and return the report lines."""
-    draws, timeout = _loaded(db)
+    draws, role_settings = _loaded(db)
     scenarios, variables = draws.scenarios, draws.variables
     if not scenarios or not variables:
         raise RuntimeError("bench_api: no loaded scenarios (ingest and build first)")
@@ -349,7 +351,7 @@ def run(db: DatabaseUrl, seconds: int = SECONDS, clients: int = CLIENTS) -> list
         args += ["-T", str(seconds), "--log", f"--log-prefix={work}/tx"]
         for i, request in enumerate(mix):
             path = work / f"request_{i:02d}.sql"
-            path.write_text(script(request, draws, timeout))
+            path.write_text(script(request, draws, role_settings))
             args += ["-f", f"{path}@1"]
         proc = subprocess.run(args, capture_output=True, text=True, env=_pgbench_env(db), cwd=work)
         if proc.returncode != 0:

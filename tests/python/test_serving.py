@@ -319,3 +319,50 @@ def test_published_marts_read_one_partition_per_scenario(served):
 
         walk(plan[0]["Plan"])
         assert scanned == [table], plan
+
+
+def test_api_requests_reuse_a_generic_plan_pruned_to_the_scenario(served):
+    """A request as PostgREST sends it (web_anon's own settings, a prepared
+    statement with the scenario as a parameter) reuses one generic plan, which
+    reads the requested scenario's table only: the others are pruned when it starts."""
+    import psycopg2
+
+    url, _env, sql = served
+    settings = sql(
+        "select cfg from pg_db_role_setting s join pg_roles r on r.oid = s.setrole,"
+        " unnest(s.setconfig) cfg where r.rolname = 'web_anon'"
+    )
+    assert ("plan_cache_mode=force_generic_plan",) in settings
+    scenarios = [s for (s,) in sql("select scenario_id from api.scenarios where is_loaded")]
+    conn = psycopg2.connect(url.url())
+    try:
+        with conn.cursor() as cur:
+            for (cfg,) in settings:
+                name, value = cfg.split("=", 1)
+                cur.execute("select set_config(%s, %s, false)", (name, value))
+            cur.execute("set role web_anon")
+            cur.execute(
+                "prepare request(text) as select * from api.statistics"
+                " where scenario_id = $1 and variable_key = 'S_SHSTA/STORAGE' and period = 'all'"
+            )
+            for scenario_id in scenarios:
+                cur.execute(
+                    "explain (analyze, verbose, format json) execute request(%s)", (scenario_id,)
+                )
+                plan = cur.fetchone()[0][0]
+                read, removed = [], []
+
+                def walk(node, read=read, removed=removed):
+                    if node.get("Schema") == "store" and node.get("Actual Loops", 0) > 0:
+                        read.append(node["Relation Name"])
+                    if "Subplans Removed" in node:
+                        removed.append(node["Subplans Removed"])
+                    for child in node.get("Plans", []):
+                        walk(child)
+
+                walk(plan["Plan"])
+                # only a generic plan prunes when it starts (a custom plan when planned)
+                assert removed == [len(scenarios) - 1], plan
+                assert len(read) == 1 and f"__{scenario_id}__" in read[0], plan
+    finally:
+        conn.close()
