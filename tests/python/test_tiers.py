@@ -7,7 +7,7 @@ computed indicator has a row: all 8 reservoirs, COEQWAL's 71 community water
 system demand units, the 42 water budget areas), internal consistency (shares
 sum to 1, scores follow from them), the placeholder flag of the delivered rows
 (against COEQWAL's published tier_result.csv) and plausibility against what
-each sample scenario changes (ingest/sample.py): s0044 raises Shasta's
+each sample scenario changes (coeqwal_tools/sample/dss.py): s0044 raises Shasta's
 carryover target, so its RES_STOR must be no worse than the baseline s0020 and
 Shasta's April storage meets the thresholds more often; s0029 (functional
 flows) releases more, delivers less and pumps more groundwater, so its

@@ -1,46 +1,16 @@
 {#-
-    Every location row, computed (the five int_tier_<indicator>_levels
-    models, identical columns: a level, or none and the reason) and delivered
-    (single-value results), with `result_source` saying which, the row's
-    source (`computed` or the delivered row's) and whether it is a placeholder
-    (computed rows never are).
+    One relation for the mart whatever the source: a delivered single-value
+    result becomes a location row like a computed one, so counts and scores
+    are taken the same way.
 -#}
 with
 
-res_stor as (
-    select * from {{ ref('int_tier_res_stor_levels') }}
-),
-
-cws_del as (
-    select * from {{ ref('int_tier_cws_del_levels') }}
-),
-
-fw_delta_uses as (
-    select * from {{ ref('int_tier_fw_delta_uses_levels') }}
-),
-
-fw_exp as (
-    select * from {{ ref('int_tier_fw_exp_levels') }}
-),
-
-gw_stor as (
-    select * from {{ ref('int_tier_gw_stor_levels') }}
+computed as (
+    select * from {{ ref('int_tier_rule_levels') }}
 ),
 
 delivered as (
     select * from {{ ref('int_tier_delivered_levels') }}
-),
-
-computed as (
-    select * from res_stor
-    union all
-    select * from cws_del
-    union all
-    select * from fw_delta_uses
-    union all
-    select * from fw_exp
-    union all
-    select * from gw_stor
 ),
 
 final as (

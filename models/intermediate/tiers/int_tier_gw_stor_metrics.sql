@@ -1,15 +1,9 @@
 {#-
-    GW_STOR: per loaded scenario and water budget area (tier_locations: all
-    42), the trend of groundwater storage — the least-squares slope
-    (regr_slope) of end-of-September storage (fct_annual_values.sep_value, TAF)
-    over water years, in TAF per year — compared with the same area's slope in
-    the scenario's baseline (dim_scenarios.baseline_scenario_id; a baseline
-    compares with itself). Level 1: stable or rising (slope ≥ −0.5 TAF/yr) and
-    at least the baseline's slope; 2: stable or rising but below it (or the
-    baseline is not loaded); 3: declining slower than −10 TAF/yr; 4: faster
-    (thresholds in tier_rule_parameters, one default rule for every area).
-    Years without a September value are left out. An area whose storage series
-    is not loaded has no level and says so (unrated_reason).
+    One metric per scenario and area, not a level (the value rule is
+    int_tier_rule_levels'). The baseline's slope travels with the scenario's
+    because level 1 asks for "at least the baseline" (a baseline compares with
+    itself; an unloaded baseline leaves it NULL, which the rule reads as not
+    met).
 -#}
 with
 
@@ -23,10 +17,6 @@ scenarios as (
 
 areas as (
     {{ tier_indicator_locations('GW_STOR', ['rated']) }}
-),
-
-parameters as (
-    {{ tier_indicator_parameters('GW_STOR') }}
 ),
 
 inputs as (
@@ -70,13 +60,10 @@ metrics as (
             and slopes.location_code = baseline_slopes.location_code
 ),
 
-levels as (
-    {{ tier_value_rule_levels('metrics', 'parameters', 'storage_trend_slope', 'TAF_PER_YEAR') }}
-),
-
 final as (
-    {{ tier_rated_results(
-        'GW_STOR', 'levels', 'inputs', 'storage_trend_slope', 'TAF_PER_YEAR',
+    {{ tier_tagged_rows(
+        'GW_STOR', 'metrics', ['value_count', 'metric_value', 'baseline_metric_value'], 'inputs',
+        'storage_trend_slope', 'TAF_PER_YEAR',
         'fewer than two September storage values', 'no storage series for this area'
     ) }}
 )

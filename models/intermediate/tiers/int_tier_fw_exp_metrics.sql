@@ -1,13 +1,9 @@
 {#-
-    FW_EXP (one result, location DELTA): the export volume of the export plants
-    of tier_locations (Banks C_CAA003, Jones C_DMC000; monthly TAF from CFS),
-    each month weighted by clip((zero − EC) / (zero − full), 0, 1) with EC the
-    larger of the salinity stations' (Emmaton, Jersey Point) and full = 900,
-    zero = 2,500 µS/cm (tier_rule_parameters), summed over the run in MAF.
-    Level 1 > 505 MAF, 2 ≥ 465, 3 ≥ 400, else 4. A month counts when it has
-    an EC and an export volume (value_count says how many did). All four
-    series are required: without one the result has no level and says which
-    is missing (unrated_reason).
+    One metric per scenario, not a level (the value rule is
+    int_tier_rule_levels'). Exports count for less as the Delta gets saltier
+    (the weights of tier_rule_parameters), so the volume is weighted month by
+    month before it is summed; a month needs both an export volume and an EC.
+    All four series are required: a Banks-only volume is not the indicator.
 -#}
 with
 
@@ -19,17 +15,20 @@ rated as (
     {{ tier_indicator_locations('FW_EXP', ['rated']) }}
 ),
 
-parameters as (
-    {{ tier_indicator_parameters('FW_EXP') }}
+rule_parameters as (
+    select * from {{ ref('int_tier_rule_parameters') }}
 ),
 
+{# the weights are the same at every level (assert_tier_thresholds_ordered) #}
 weights as (
     select
-        parameters.location_code,
-        parameters.full_weight_below,
-        parameters.zero_weight_above
-    from parameters
-    where parameters.tier_level = 1
+        rule_parameters.location_code,
+        rule_parameters.full_weight_below,
+        rule_parameters.zero_weight_above
+    from rule_parameters
+    where
+        rule_parameters.indicator_code = 'FW_EXP'
+        and rule_parameters.tier_level = 1
 ),
 
 inputs as (
@@ -92,13 +91,10 @@ metrics as (
     group by months.scenario_id, rated.location_code
 ),
 
-levels as (
-    {{ tier_value_rule_levels('metrics', 'parameters', 'weighted_export_volume', 'MAF') }}
-),
-
 final as (
-    {{ tier_rated_results(
-        'FW_EXP', 'levels', 'inputs', 'weighted_export_volume', 'MAF',
+    {{ tier_tagged_rows(
+        'FW_EXP', 'metrics', ['value_count', 'metric_value', 'baseline_metric_value'], 'inputs',
+        'weighted_export_volume', 'MAF',
         'no month with both exports and salinity', 'no input series for this location'
     ) }}
 )

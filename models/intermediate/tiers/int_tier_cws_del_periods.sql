@@ -1,15 +1,9 @@
 {#-
-    CWS_DEL: per loaded scenario and community water system demand unit
-    (tier_locations: COEQWAL's 71 units), the percent of demand met in each
-    water year (fct_delivery_annual, complete years only: the unit's delivery
-    arcs summed, over its demand series where the scenario has it, else over
-    delivery + shortage): level 1 if at least 90 % of demand is met in at least
-    90 % of the years and no year falls below 70 %; levels 2 and 3 relax the
-    three numbers (tier_rule_parameters); else 4. Incomplete years and years
-    without demand are missing and left out of the shares; the metric is the
-    worst year. A unit needs every delivery arc and its demand or shortage
-    series (demand_unit_series); without them, or without any series in
-    CalSim3 output, it has no level and says so (unrated_reason).
+    Years, not a level (the rule is int_tier_rule_levels'): which years count
+    and what is required. An incomplete year is a missing year, not a bad one,
+    so it stays out of the shares. A unit is rated only with every delivery
+    arc and its demand (or, lacking it, its shortage) series: a partial sum
+    would understate deliveries.
 -#}
 with
 
@@ -23,10 +17,6 @@ unit_series as (
 
 demand_units as (
     {{ tier_indicator_locations('CWS_DEL', ['rated']) }}
-),
-
-parameters as (
-    {{ tier_indicator_parameters('CWS_DEL') }}
 ),
 
 {# every delivery arc is required on its own; the demand or the shortage
@@ -50,6 +40,7 @@ periods as (
         delivery_annual.scenario_id,
         demand_units.location_code,
         delivery_annual.water_year,
+        null::date as month_date,
         case
             when delivery_annual.is_complete_year then delivery_annual.percent_demand_met
         end as value
@@ -58,15 +49,10 @@ periods as (
     where delivery_annual.delivery_type = 'demand_unit'
 ),
 
-levels as (
-    {{ tier_share_rule_levels(
-        'periods', 'parameters', 'worst_year_percent_demand_met', 'PERCENT', 'min'
-    ) }}
-),
-
 final as (
-    {{ tier_rated_results(
-        'CWS_DEL', 'levels', 'inputs', 'worst_year_percent_demand_met', 'PERCENT',
+    {{ tier_tagged_rows(
+        'CWS_DEL', 'periods', ['water_year', 'month_date', 'value'], 'inputs',
+        'worst_year_percent_demand_met', 'PERCENT',
         'no complete water year with delivery and demand',
         'no CalSim3 series for this unit'
     ) }}

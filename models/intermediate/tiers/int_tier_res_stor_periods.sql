@@ -1,11 +1,7 @@
 {#-
-    RES_STOR: per loaded scenario and tier reservoir (tier_locations), the
-    end-of-April storage of each water year (fct_annual_values.apr_value, TAF)
-    against the reservoir's three thresholds of tier_rule_parameters: level 1
-    if the top one is met in at least 90 % of the years, 2 if the middle one in
-    50 %, 3 if the low one in 20 % (shares from the seed), else 4. Years
-    without an April value are left out of the shares. A reservoir whose
-    storage series is not loaded has no level and says so (unrated_reason).
+    Years, not a level (the rule is int_tier_rule_levels'): this model only
+    says which value of a year counts. A year without an April value is
+    missing, not empty, so it stays out of the shares rather than failing them.
 -#}
 with
 
@@ -15,10 +11,6 @@ annual as (
 
 reservoirs as (
     {{ tier_indicator_locations('RES_STOR', ['rated']) }}
-),
-
-parameters as (
-    {{ tier_indicator_parameters('RES_STOR') }}
 ),
 
 inputs as (
@@ -36,6 +28,7 @@ periods as (
         annual.scenario_id,
         reservoirs.location_code,
         annual.water_year,
+        null::date as month_date,
         annual.apr_value as value
     from annual
     inner join reservoirs on annual.variable_key = reservoirs.variable_key
@@ -44,13 +37,10 @@ periods as (
         annual.variable_key = any(array(select listed.variable_key from reservoirs as listed))
 ),
 
-levels as (
-    {{ tier_share_rule_levels('periods', 'parameters', 'min_april_storage', 'TAF', 'min') }}
-),
-
 final as (
-    {{ tier_rated_results(
-        'RES_STOR', 'levels', 'inputs', 'min_april_storage', 'TAF',
+    {{ tier_tagged_rows(
+        'RES_STOR', 'periods', ['water_year', 'month_date', 'value'], 'inputs',
+        'min_april_storage', 'TAF',
         'no April storage value', 'no storage series for this reservoir'
     ) }}
 )
