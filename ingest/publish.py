@@ -158,11 +158,12 @@ def collect_garbage(conn) -> int:
     return dropped
 
 
-def _columns(cur, oid: int) -> list[tuple[str, str]]:
+def columns(cur, relation: int | str) -> list[tuple[str, str]]:
+    """(name, SQL type) of each column of a relation (its oid or name), in order."""
     cur.execute(
         "select attname, format_type(atttypid, atttypmod) from pg_attribute"
-        " where attrelid = %s and attnum > 0 and not attisdropped order by attnum",
-        (oid,),
+        " where attrelid = %s::regclass and attnum > 0 and not attisdropped order by attnum",
+        (relation,),
     )
     return cur.fetchall()
 
@@ -202,8 +203,8 @@ def partition_views(cur, schemas: list[str]) -> list[str]:
     )
     switched = []
     for oid, view, model, tables, scenarios in cur.fetchall():
-        columns = _columns(cur, oid)
-        names = [name for name, _ in columns]
+        view_columns = columns(cur, oid)
+        names = [name for name, _ in view_columns]
         if None in scenarios or len(set(scenarios)) != len(scenarios) or "scenario_id" not in names:
             continue
         cur.execute(
@@ -212,13 +213,13 @@ def partition_views(cur, schemas: list[str]) -> list[str]:
             (STORE, tables),
         )
         oids = dict(cur.fetchall())
-        if any(sorted(_columns(cur, oids[table])) != sorted(columns) for table in tables):
+        if any(sorted(columns(cur, oids[table])) != sorted(view_columns) for table in tables):
             continue
-        signature = hashlib.md5(repr(columns).encode()).hexdigest()[:8]
+        signature = hashlib.md5(repr(view_columns).encode()).hexdigest()[:8]
         parent = f"{model}__p{signature}"
         cur.execute("select to_regclass(%s)", (f"{STORE}.{_quote(parent)}",))
         if cur.fetchone()[0] is None:
-            definition = ", ".join(f"{_quote(name)} {type_}" for name, type_ in columns)
+            definition = ", ".join(f"{_quote(name)} {type_}" for name, type_ in view_columns)
             cur.execute(
                 f"create table {STORE}.{_quote(parent)} ({definition})"
                 " partition by list (scenario_id)"

@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 from coeqwal_tools.bench.runner import BENCH_SCENARIO, _psql, _store_sizes, timed_child
+from ingest import publish
 from ingest.config import PROJECT_ROOT, STATE_DIR
 
 IGNORED = shutil.ignore_patterns(
@@ -81,22 +82,12 @@ def project_copy(ids: int, dest: Path | None = None) -> Path:
     return work
 
 
-def _columns(cur, relation: str) -> list[tuple[str, str]]:
-    """(name, SQL type) of each column of `relation`, in order."""
-    cur.execute(
-        "select attname, format_type(atttypid, atttypmod) from pg_attribute "
-        "where attrelid = %s::regclass and attnum > 0 and not attisdropped order by attnum",
-        (relation,),
-    )
-    return cur.fetchall()
-
-
 def _select_as(cur, relation: str, scenario_id: str) -> str:
     """The columns of `relation` for a `select`, scenario_id replaced by a literal."""
     literal = cur.mogrify("%s", (scenario_id,)).decode()
     return ", ".join(
         f"{literal}::{t} as scenario_id" if c == "scenario_id" else f'"{c}"'
-        for c, t in _columns(cur, relation)
+        for c, t in publish.columns(cur, relation)
     )
 
 
@@ -125,7 +116,7 @@ def clone_scenarios(db, source: str, targets: list[str]) -> float:
     minutes, on the same CPUs as the builds and API requests being measured
     (at N = 26 they halved the API's requests/s). A real load writes one
     scenario at a time."""
-    from ingest import ops, publish
+    from ingest import ops
     from ingest.dss.pipeline import _partition_name
 
     started = time.monotonic()
