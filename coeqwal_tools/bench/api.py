@@ -242,7 +242,7 @@ def script(request: Request, draws: Draws, role_settings: list[tuple[str, str]])
     settings = (
         "select set_config('search_path', '\"api\", \"public\"', true), "
         + "".join(f"set_config('{name}', '{value}', true), " for name, value in role_settings)
-        +         "set_config('role', 'web_anon', true), "
+        + "set_config('role', 'web_anon', true), "
         "set_config('request.method', 'GET', true), "
         f"set_config('request.path', '{request.path}', true), "
         "set_config('request.headers', '{\"accept\": \"application/json\"}', true);"
@@ -387,15 +387,49 @@ def run(db: DatabaseUrl, seconds: int = SECONDS, clients: int = CLIENTS) -> list
     return lines
 
 
+def alone(db: DatabaseUrl, seconds: int = 5, one_key: bool = False) -> list[str]:
+    """Each request type alone: 1 client for `seconds`, its average latency. With
+    `one_key`, the same scenario and variable every time (its data in memory)."""
+    draws, role_settings = _loaded(db)
+    if one_key:
+        draws = Draws(draws.scenarios[:1], draws.alternatives[:1], draws.variables[:1])
+    lines = [
+        f"API requests alone (pgbench, 1 client, {seconds} s each, -M prepared, as web_anon, "
+        f"{'one scenario and variable' if one_key else 'random scenarios and variables'}; "
+        f"{len(draws.scenarios)} scenario(s) drawn; database {db.database})",
+        f"{'average ms':>10}  request",
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        for request in requests():
+            path = Path(tmp) / "request.sql"
+            path.write_text(script(request, draws, role_settings))
+            args = [str(PGBENCH), "-n", "-M", "prepared", "-c", "1", "-T", str(seconds)]
+            proc = subprocess.run(
+                [*args, "-f", str(path)], capture_output=True, text=True, env=_pgbench_env(db)
+            )
+            found = re.search(r"latency average = ([\d.]+) ms", proc.stdout)
+            if proc.returncode != 0 or not found:
+                tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:]
+                raise RuntimeError(f"bench_api: pgbench failed: {' '.join(tail)}")
+            lines.append(f"{float(found.group(1)):10.3f}  {request.name}")
+    return lines
+
+
 def main() -> int:
-    """`python -m coeqwal_tools.bench.api`: the report for the active database."""
+    """`python -m coeqwal_tools.bench.api [--alone [--one-key]]`: the report for the
+    active database (COEQWAL_BENCH_API_SECONDS, COEQWAL_BENCH_API_CLIENTS)."""
     import sys
 
     from ingest.config import active_database
 
     seconds = int(os.environ.get("COEQWAL_BENCH_API_SECONDS", SECONDS))
+    clients = int(os.environ.get("COEQWAL_BENCH_API_CLIENTS", CLIENTS))
     try:
-        for line in run(active_database(), seconds=seconds):
+        if "--alone" in sys.argv[1:]:
+            lines = alone(active_database(), one_key="--one-key" in sys.argv[1:])
+        else:
+            lines = run(active_database(), seconds=seconds, clients=clients)
+        for line in lines:
             print(line)
     except RuntimeError as exc:
         print(str(exc), file=sys.stderr)

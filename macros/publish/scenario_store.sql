@@ -42,24 +42,35 @@
     comment on table {{ scenario_store_schema() }}.scenario_parts is
     'One row per table of schema store: the model and scenario whose rows it holds (scenario_id NULL: the empty table of a model without scenarios), and the state its rows were computed from (latest load, baseline and its load, distinct parameters hashes), which the next build compares instead of reading the rows.';
     create or replace view {{ scenario_store_schema() }}.part_readers as
-    select distinct
+    {#- Two joins, not one with OR: each is an index lookup in pg_depend. #}
+    select
         part.relname as relation_name,
         rule.ev_class::regclass as reader
     from pg_class as part
-    inner join pg_namespace as nsp
-        on part.relnamespace = nsp.oid and nsp.nspname = '{{ scenario_store_schema() }}'
     inner join pg_depend as dep
         on
-            dep.classid = 'pg_rewrite'::regclass
-            and dep.refclassid = 'pg_class'::regclass
-            and (
-                dep.refobjid = part.oid
-                or dep.refobjid in (
-                    select inh.inhparent from pg_inherits as inh where inh.inhrelid = part.oid
-                )
-            )
+            dep.refclassid = 'pg_class'::regclass
+            and part.oid = dep.refobjid
+            and dep.classid = 'pg_rewrite'::regclass
     inner join pg_rewrite as rule on dep.objid = rule.oid
-    where part.relkind = 'r';
+    where
+        part.relnamespace = '{{ scenario_store_schema() }}'::regnamespace
+        and part.relkind = 'r'
+    union
+    select
+        part.relname as relation_name,
+        rule.ev_class::regclass as reader
+    from pg_class as part
+    inner join pg_inherits as inh on part.oid = inh.inhrelid
+    inner join pg_depend as dep
+        on
+            dep.refclassid = 'pg_class'::regclass
+            and inh.inhparent = dep.refobjid
+            and dep.classid = 'pg_rewrite'::regclass
+    inner join pg_rewrite as rule on dep.objid = rule.oid
+    where
+        part.relnamespace = '{{ scenario_store_schema() }}'::regnamespace
+        and part.relkind = 'r';
     comment on view {{ scenario_store_schema() }}.part_readers is
     'Which view reads each table of schema store: directly (a branch of a view a build wrote) or as a partition of the partitioned table a published view reads (ingest/publish.py).';
 {% endmacro %}
