@@ -185,6 +185,8 @@ def partition_views(cur, schemas: list[str]) -> list[str]:
     scenario's table takes the parent's exclusive lock for a moment (the caller
     sets lock_timeout). A view whose tables differ in columns (written before a
     column was added) or that has a table without a scenario stays a UNION ALL.
+    A packed model's tables (macros/publish/packing.sql) are attached alike; its
+    view reads the parent through store.unpacked_select.
     """
     cur.execute(
         """
@@ -213,13 +215,31 @@ def partition_views(cur, schemas: list[str]) -> list[str]:
             (STORE, tables),
         )
         oids = dict(cur.fetchall())
-        if any(sorted(columns(cur, oids[table])) != sorted(view_columns) for table in tables):
+        # The tables' own columns: the view's, or for packed tables
+        # (macros/publish/packing.sql) the packed shape, which holds the view's rows.
+        shapes = {table: columns(cur, oids[table]) for table in tables}
+        shape = shapes[tables[0]]
+        packed = any(name == "packed_rows" for name, _ in shape)
+        if any(sorted(table_shape) != sorted(shape) for table_shape in shapes.values()):
             continue
-        signature = hashlib.md5(repr(view_columns).encode()).hexdigest()[:8]
+        if packed:
+            cur.execute(
+                f"select column_name, column_type from {STORE}.unpacked_columns(%s)"
+                " order by column_position",
+                (oids[tables[0]],),
+            )
+            if [tuple(row) for row in cur.fetchall()] != [tuple(col) for col in view_columns]:
+                continue
+        elif sorted(shape) != sorted(view_columns):
+            continue
+        signed = shape if packed else view_columns
+        signature = hashlib.md5(repr(signed).encode()).hexdigest()[:8]
         parent = f"{model}__p{signature}"
         cur.execute("select to_regclass(%s)", (f"{STORE}.{_quote(parent)}",))
         if cur.fetchone()[0] is None:
-            definition = ", ".join(f"{_quote(name)} {type_}" for name, type_ in view_columns)
+            definition = ", ".join(
+                f"{_quote(name)} {type_}" for name, type_ in (shape if packed else view_columns)
+            )
             cur.execute(
                 f"create table {STORE}.{_quote(parent)} ({definition})"
                 " partition by list (scenario_id)"
@@ -247,7 +267,11 @@ def partition_views(cur, schemas: list[str]) -> list[str]:
                     (scenario,),
                 )
         select = ", ".join(_quote(name) for name in names)
-        cur.execute(f"create or replace view {view} as select {select} from {parent_name}")
+        source = parent_name
+        if packed:
+            cur.execute(f"select {STORE}.unpacked_select(%s::regclass)", (parent_name,))
+            source = f"({cur.fetchone()[0]}) as stored_rows"
+        cur.execute(f"create or replace view {view} as select {select} from {source}")
         switched.append(view)
     return switched
 

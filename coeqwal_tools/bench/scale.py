@@ -172,9 +172,14 @@ def clone_scenarios(db, source: str, targets: list[str]) -> float:
                         (name, model, target, invocation, loaded, base, base_loaded, hashes),
                     )
                     literal = cur.mogrify("%s", (target,)).decode()
+                    source_rows = f'store."{name}"'
+                    if any(c == "packed_rows" for c, _ in publish.columns(cur, source_rows)):
+                        # a packed table (macros/publish/packing.sql): the rows it holds
+                        cur.execute("select store.unpacked_select(%s::regclass)", (source_rows,))
+                        source_rows = f"({cur.fetchone()[0]}) as stored_rows"
                     branches.setdefault(view, []).append(
                         f"select {_select_as(cur, view, target)} "
-                        f'from store."{name}" where scenario_id = {literal}'
+                        f"from {source_rows} where scenario_id = {literal}"
                     )
             for view, selects in branches.items():
                 cur.execute("select pg_get_viewdef(%s::regclass)", (view,))

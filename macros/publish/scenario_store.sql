@@ -17,6 +17,9 @@
 
     `store.scenario_parts` records the scenario of each table and the state its
     rows were computed from; `store.part_readers` says which view reads it.
+    A model with config `packed_by` (a list of key columns) stores one row per
+    scenario and key, its other columns as arrays, and its view unpacks them
+    (macros/publish/packing.sql).
 -#}
 
 {#- Schema of the per-scenario tables (never renamed by the publish step). -#}
@@ -73,6 +76,7 @@
         and part.relkind = 'r';
     comment on view {{ scenario_store_schema() }}.part_readers is
     'Which view reads each table of schema store: directly (a branch of a view a build wrote) or as a partition of the partitioned table a published view reads (ingest/publish.py).';
+    {{ scenario_store_packing_setup() }}
 {% endmacro %}
 
 {#-
@@ -149,16 +153,33 @@
 {#- Columns (name, SQL type) of relations, by relation name: one catalog query. -#}
 {% macro scenario_store_columns(schema, names) %}
     {%- set query -%}
-        select cls.relname, att.attname, format_type(att.atttypid, att.atttypmod)
-        from pg_attribute as att
-        inner join pg_class as cls on att.attrelid = cls.oid
+        select cls.relname, cols.column_name, cols.column_type
+        from pg_class as cls
         inner join pg_namespace as nsp on cls.relnamespace = nsp.oid
+        cross join lateral (
+            select exists (
+                select from pg_attribute as marker
+                where marker.attrelid = cls.oid and marker.attname = 'packed_rows'
+            ) as is_packed
+        ) as shape
+        cross join lateral (
+            {#- a packed table (macros/publish/packing.sql): the rows it holds #}
+            select unpacked.column_position, unpacked.column_name, unpacked.column_type
+            from {{ scenario_store_schema() }}.unpacked_columns(cls.oid) as unpacked
+            where shape.is_packed
+            union all
+            select att.attnum, att.attname::text, format_type(att.atttypid, att.atttypmod)
+            from pg_attribute as att
+            where
+                not shape.is_packed
+                and att.attrelid = cls.oid
+                and att.attnum > 0
+                and not att.attisdropped
+        ) as cols
         where
             nsp.nspname = '{{ schema }}'
             and cls.relname in ('{{ names | join("', '") }}')
-            and att.attnum > 0
-            and not att.attisdropped
-        order by cls.relname, att.attnum
+        order by cls.relname, cols.column_position
     {%- endset -%}
     {%- set columns = {} -%}
     {%- for row in run_query(query).rows -%}
@@ -182,7 +203,7 @@
 {#- One branch of the model's view: the table's columns in the view's order, its
     scenario as a constant, NULL for a column the table predates, and a filter
     on its own scenario_id column so that the table's key is usable. -#}
-{% macro scenario_store_branch(part, view_columns, part_columns, store) -%}
+{% macro scenario_store_branch(part, view_columns, part_columns, store, sources={}) -%}
     {%- set present = {} -%}
     {%- for column in part_columns -%}{%- do present.update({column.name: column.type}) -%}{%- endfor -%}
     select
@@ -197,13 +218,40 @@
             {{ adapter.quote(column.name) }}
         {%- endif %} as {{ adapter.quote(column.name) }}{{ ',' if not loop.last }}
     {%- endfor %}
+    {%- if part.relation_name in sources %}
+    from ({{ sources[part.relation_name] }}) as stored_rows
+    {%- else %}
     from {{ store }}.{{ adapter.quote(part.relation_name) }}
+    {%- endif %}
     {%- if part.scenario_id is not none and 'scenario_id' in present %}
     {#- Redundant for the rows, but lets a lookup use a key that starts with
         scenario_id (the contract's key of a table written for one scenario). #}
     where scenario_id = {{ "'" ~ (part.scenario_id | replace("'", "''")) ~ "'" }}
     {%- endif %}
 {%- endmacro %}
+
+{#- The SELECT of the rows each packed table of `names` holds, by table name
+    (macros/publish/packing.sql); tables not packed are left out. -#}
+{% macro scenario_store_unpacked_sources(store, names) %}
+    {%- set sources = {} -%}
+    {%- if names -%}
+        {%- set query -%}
+            select cls.relname, {{ store }}.unpacked_select(cls.oid)
+            from pg_class as cls
+            where
+                cls.relnamespace = '{{ store }}'::regnamespace
+                and cls.relname in ('{{ names | join("', '") }}')
+                and exists (
+                    select from pg_attribute as marker
+                    where marker.attrelid = cls.oid and marker.attname = 'packed_rows'
+                )
+        {%- endset -%}
+        {%- for row in run_query(query).rows -%}
+            {%- do sources.update({row[0]: row[1]}) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(sources) }}
+{% endmacro %}
 
 {% materialization scenario_store, adapter='postgres' %}
     {%- set target_relation = this.incorporate(type='view') -%}
@@ -262,7 +310,45 @@
     {#- 3. One table per computed scenario: the new table itself when it holds one
         scenario (no copy), else split. -#}
     {%- set created = [] -%}
-    {%- if computed | length == 1 -%}
+    {%- set packed_by = config.get('packed_by', []) -%}
+    {%- if packed_by and computed -%}
+        {#- Packed (macros/publish/packing.sql): one row per scenario and key,
+            its rows ordered by the rest of the contract's key. -#}
+        {%- set row_order = [] -%}
+        {%- for constraint in model.constraints if constraint.type == 'primary_key' -%}
+            {%- for column in constraint.columns if column != 'scenario_id' and column not in packed_by -%}
+                {%- do row_order.append(column) -%}
+            {%- endfor -%}
+        {%- endfor -%}
+        {%- set lz4 = run_query(
+            "select coalesce(bool_or('lz4' = any(enumvals)), false) from pg_settings"
+            ~ " where name = 'default_toast_compression'"
+        ).columns[0].values()[0] -%}
+        {%- if lz4 -%}
+            {#- lz4 compresses these rows ~15 % smaller than pglz, which keeps
+                none of a value it cannot shrink by a quarter. -#}
+            {% do run_query("set local default_toast_compression = 'lz4'") %}
+        {%- endif -%}
+        {%- for scenario_id in computed -%}
+            {%- set name = scenario_store_part_name(this.identifier, scenario_id, token) -%}
+            {%- set pack_query -%}
+                select {{ store }}.packed_select(
+                    '{{ staging }}'::regclass,
+                    array['scenario_id', '{{ packed_by | join("', '") }}'],
+                    array[{{ ("'" ~ (row_order | join("', '")) ~ "'") if row_order }}]::text[],
+                    {{ "$f$scenario_id = '" ~ (scenario_id | replace("'", "''")) ~ "'$f$" }}
+                )
+            {%- endset -%}
+            {% call statement('scenario_store_pack') %}
+                create table {{ store }}.{{ adapter.quote(name) }} as
+                {{ run_query(pack_query).columns[0].values()[0] }};
+                alter table {{ store }}.{{ adapter.quote(name) }}
+                    add primary key ({{ packed_by | join(', ') }});
+            {% endcall %}
+            {%- do created.append({'scenario_id': scenario_id, 'relation_name': name, 'keyed': true}) -%}
+        {%- endfor -%}
+        {% do run_query('drop table ' ~ staging) %}
+    {%- elif computed | length == 1 -%}
         {%- set name = scenario_store_part_name(this.identifier, computed[0], token) -%}
         {% call statement('scenario_store_rename') %}
             alter table {{ staging }} rename to {{ adapter.quote(name) }};
@@ -297,6 +383,9 @@
             {%- do key_columns.append(column) -%}
         {%- endfor -%}
     {%- endfor -%}
+    {%- set created_sources = scenario_store_unpacked_sources(
+        store, created | map(attribute='relation_name') | list
+    ) -%}
     {%- for part in created -%}
         {%- set names = scenario_store_columns(store, [part.relation_name])[part.relation_name]
             | map(attribute='name') | list -%}
@@ -305,7 +394,7 @@
                 alter table {{ store }}.{{ adapter.quote(part.relation_name) }}
                     add primary key ({{ key_columns | join(', ') }});
             {%- endif %}
-            {%- for index in config.get('indexes', []) %}
+            {%- for index in (config.get('indexes', []) if not packed_by else []) %}
                 {%- set index_columns = index.columns | reject('equalto', 'scenario_id') | list %}
                 {%- if index_columns %}
                     create index on {{ store }}.{{ adapter.quote(part.relation_name) }}
@@ -336,7 +425,11 @@
                 {{ 'max(baseline_loaded_at)' if 'baseline_loaded_at' in names else 'null::timestamp' }},
                 {{ "string_agg(distinct parameters_hash::text, ',' order by parameters_hash::text)"
                     if 'parameters_hash' in names else 'null::text' }}
+            {%- if part.relation_name in created_sources %}
+            from ({{ created_sources[part.relation_name] }}) as stored_rows;
+            {%- else %}
             from {{ store }}.{{ adapter.quote(part.relation_name) }};
+            {%- endif %}
         {% endcall %}
     {%- endfor -%}
 
@@ -345,6 +438,7 @@
         appears NULL for tables written before it). -#}
     {%- set parts = (created + kept) | sort(attribute='relation_name') -%}
     {%- set part_columns = scenario_store_columns(store, parts | map(attribute='relation_name') | list) -%}
+    {%- set sources = scenario_store_unpacked_sources(store, parts | map(attribute='relation_name') | list) -%}
     {%- if created -%}
         {%- set view_columns = part_columns[created[0].relation_name] -%}
     {%- else -%}
@@ -363,7 +457,7 @@
     {% call statement('scenario_store_view') %}
         create or replace view {{ target_relation }} as
         {% for part in parts -%}
-            {{ scenario_store_branch(part, view_columns, part_columns[part.relation_name], store) }}
+            {{ scenario_store_branch(part, view_columns, part_columns[part.relation_name], store, sources) }}
             {% if not loop.last %}union all{% endif %}
         {% endfor %};
     {% endcall %}

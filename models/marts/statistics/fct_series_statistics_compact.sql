@@ -1,6 +1,7 @@
 {{
     config(
         pre_hook="set local work_mem = '256MB'",
+        packed_by=['variable_key'],
         post_hook=["{{ statistics_create_exceedance_curve_function() }}"]
     )
 }}
@@ -9,6 +10,8 @@
     One pass per series over its array, no long table: the values are unnested
     once, grouped by water month and overall, each group sorted once, and every
     percentile and exceedance level read off the sorted array.
+    packed_by: stored as one row per series, read back as these rows
+    (docs/design.md, "Storage per scenario").
     pre_hook: work_mem 256MB (this transaction only) keeps the sorts in memory.
     JIT stays on: ~3 s of compilation per build, ~15 % faster at full size
     (measured on the year types: 55 s vs 64-67 s).
