@@ -57,7 +57,8 @@ months as (
         max(input_months.value) filter (
             where input_locations.role = 'salinity_station'
         ) as ec_umhos_cm,
-        sum(input_months.value_taf) filter (
+        {#- summed in series order: bit-identical whatever the row order #}
+        sum(input_months.value_taf order by input_months.variable_key) filter (
             where input_locations.role = 'export_plant'
         ) as export_taf
     from input_months

@@ -84,7 +84,9 @@ role_years as (
         delivery_series.series_role,
         selected_annual.water_year,
         case
-            when count(*) = min(role_sizes.series_count) then sum(selected_annual.total_taf)
+            when count(*) = min(role_sizes.series_count)
+                {#- summed in series order: bit-identical whatever the row order #}
+                then sum(selected_annual.total_taf order by selected_annual.variable_key)
         end as total_taf,
         case
             when count(*) = min(role_sizes.series_count) then min(selected_annual.month_count)

@@ -19,11 +19,13 @@ summary as (
         annual.delivery_code,
         min(annual.delivery_type) as delivery_type,
         count(*)::integer as year_count,
-        avg(annual.delivery_taf) as mean_delivery_taf,
-        avg(annual.shortage_taf) as mean_shortage_taf,
-        avg(annual.demand_taf) as mean_demand_taf,
+        {#- every mean in water-year order: the same years give the same
+            bits whatever order the rows arrive in (other scenarios loaded) #}
+        avg(annual.delivery_taf order by annual.water_year) as mean_delivery_taf,
+        avg(annual.shortage_taf order by annual.water_year) as mean_shortage_taf,
+        avg(annual.demand_taf order by annual.water_year) as mean_demand_taf,
         (count(*) filter (where annual.is_shortage_year))::double precision as shortage_year_count,
-        avg(annual.percent_demand_met) as mean_percent_demand_met,
+        avg(annual.percent_demand_met order by annual.water_year) as mean_percent_demand_met,
         min(annual.percent_demand_met) as min_percent_demand_met,
         count(annual.percent_demand_met)::integer as percent_year_count,
         max(annual.loaded_at) as loaded_at

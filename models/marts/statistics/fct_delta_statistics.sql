@@ -69,6 +69,7 @@ delta_months as (
         delta_series.role,
         delta_series.unit_code,
         extract(month from monthly.month_date)::integer as calendar_month,
+        monthly.month_date,
         monthly.value
     from monthly
     inner join delta_series
@@ -92,7 +93,8 @@ x2_rows as (
         seasons.season_code as period,
         'mean' as statistic_code,
         min(delta_months.unit_code) as value_unit,
-        avg(delta_months.value) as value,
+        {#- in month order: bit-identical whatever the row order #}
+        avg(delta_months.value order by delta_months.month_date) as value,
         count(delta_months.value)::integer as value_count
     from delta_months
     inner join seasons on delta_months.calendar_month = seasons.calendar_month
