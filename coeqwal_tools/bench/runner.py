@@ -187,7 +187,8 @@ def main(
     wide_csv = work / "series_rows.csv"
     columns = (
         "scenario_id, file_role, series_path, a_part, b_part, c_part, e_part, f_part, units, "
-        "data_type, start_month, month_count, missing_count, monthly_values, value_precision, "
+        "data_type, start_month, month_count, missing_count, monthly_values_f4, monthly_values_f8, "
+        "value_precision, "
         "source_file, source_sha256"
     )
     _psql(db, f"\\copy (select {columns} from raw_dss.dss_series) to '{wide_csv}' with csv")
@@ -198,17 +199,18 @@ def main(
         "create table bench.series_rows as select " + columns + " from raw_dss.dss_series limit 0",
     )
     # Same shape includes the values' TOAST compression (lz4 where the loader set it).
-    compression = _psql(
-        db,
-        "select case attcompression when 'l' then 'lz4' when 'p' then 'pglz' else '' end "
-        "from pg_attribute where attrelid = 'raw_dss.dss_series'::regclass "
-        "and attname = 'monthly_values'",
-    )[0]
-    if compression:
-        _psql(
+    for column in ("monthly_values_f4", "monthly_values_f8"):
+        compression = _psql(
             db,
-            f"alter table bench.series_rows alter column monthly_values set compression {compression}",
-        )
+            "select case attcompression when 'l' then 'lz4' when 'p' then 'pglz' else '' end "
+            "from pg_attribute where attrelid = 'raw_dss.dss_series'::regclass "
+            f"and attname = '{column}'",
+        )[0]
+        if compression:
+            _psql(
+                db,
+                f"alter table bench.series_rows alter column {column} set compression {compression}",
+            )
     seconds, rss = timed_child(
         ["psql", "-X", "-q", "-h", db.host, "-p", str(db.port), "-U", db.user, "-d",
          db.database, "-c", f"\\copy bench.series_rows ({columns}) from '{wide_csv}' with csv"],
@@ -222,7 +224,8 @@ def main(
     _psql(
         db,
         f"\\copy (select s.series_id, v.month, v.value from (select row_number() over () "
-        f"as series_id, monthly_values::real[] as vals from raw_dss.dss_series) s, "
+        f"as series_id, coalesce(monthly_values_f4::float8[], monthly_values_f8) as vals "
+        f"from raw_dss.dss_series) s, "
         f"unnest(s.vals) with ordinality as v(value, month)) to '{long_csv}' with csv",
     )
     _psql(db, "drop table if exists bench.long_rows")

@@ -1,12 +1,15 @@
 """Land CalSim DSS output in `raw_dss` with dlt: exactly once, or not at all.
 
 Shape of the raw table (`raw_dss.dss_series`): one row per (scenario, file role,
-series) holding the series' monthly values as a PostgreSQL array literal in
-month order from `start_month`, each value the shortest decimal that reads back
-to the file's value (32-bit for CalSim3 output, 64-bit where a file stores
-doubles; `value_precision` says which). The compact row keeps raw storage near
-9 bytes per value where a long (series, month, value) table costs ~44 (see
-docs/scaling.md). Staging casts the literal; no file parsing happens in SQL.
+series) holding the series' monthly values in month order from `start_month`,
+as `real[]` (`monthly_values_f4`: CalSim3 output, every value a 32-bit float)
+or `double precision[]` (`monthly_values_f8`: a file storing doubles);
+`value_precision` says which. The loader writes each value as the shortest
+decimal that reads back to the file's value and the server's COPY reads it
+into the typed array: 4 bytes a value for CalSim3 output, where a long
+(series, month, value) table costs ~44 (docs/scaling.md). Partitions loaded
+before the values were typed keep them as text (`monthly_values`), which
+staging casts; no file parsing happens in SQL.
 
 Loading semantics:
 - the scenario id comes from the caller or the manifest, never from the F part;
@@ -64,7 +67,8 @@ ARROW_SCHEMA = pa.schema(
         pa.field("start_month", pa.date32(), nullable=False),
         pa.field("month_count", pa.int32(), nullable=False),
         ("missing_count", pa.int32()),
-        pa.field("monthly_values", pa.string(), nullable=False),
+        ("monthly_values_f4", pa.string()),
+        ("monthly_values_f8", pa.string()),
         ("value_precision", pa.string()),
         ("source_file", pa.string()),
         ("source_sha256", pa.string()),
@@ -72,13 +76,25 @@ ARROW_SCHEMA = pa.schema(
     ]
 )
 
+# The values land typed: each series' literal is read by the server's COPY into
+# `real[]` (a float32 series, CalSim3 output) or `double precision[]`, exactly as
+# a cast of the same literal would. Stored as text they took 8.85 bytes a value
+# (lz4); as `real[]` 4 (docs/scaling.md). The run's table is created before dlt
+# loads (dlt keeps a table's existing column types and adds only missing columns).
+VALUE_COLUMN_TYPES = {"monthly_values_f4": "real[]", "monthly_values_f8": "double precision[]"}
+_SQL_TYPES = {
+    pa.string(): "varchar",
+    pa.date32(): "date",
+    pa.int32(): "integer",
+    pa.timestamp("us", tz="UTC"): "timestamp with time zone",
+}
+
 COLUMN_HINTS = {
     "scenario_id": {"nullable": False},
     "file_role": {"nullable": False},
     "series_path": {"nullable": False},
     "start_month": {"nullable": False},
     "month_count": {"nullable": False},
-    "monthly_values": {"nullable": False},
     "ingested_at": {"nullable": False},
 }
 
@@ -232,7 +248,9 @@ def _rows_of(
     counters: IngestResult,
     progress: Callable[[int, int], None] | None,
 ) -> Iterator[pa.Table]:
-    rows: dict[str, list] = {name: [] for name in ARROW_SCHEMA.names}
+    names = [n for n in ARROW_SCHEMA.names if not n.startswith("monthly_values")]
+    names.append("monthly_values")
+    rows: dict[str, list] = {name: [] for name in names}
     total = len(scan.monthly)
     for done, series in enumerate(reader.iter_series(local, scan), start=1):
         ref = series.ref
@@ -259,7 +277,7 @@ def _rows_of(
         counters.nulls += series.missing_count
         if len(rows["scenario_id"]) >= BATCH_SERIES:
             yield _table(rows)
-            rows = {name: [] for name in ARROW_SCHEMA.names}
+            rows = {name: [] for name in names}
         if progress and (done % 250 == 0 or done == total):
             progress(done, total)
     if rows["scenario_id"]:
@@ -267,9 +285,31 @@ def _rows_of(
 
 
 def _table(rows: dict[str, list]) -> pa.Table:
-    literals = values_literals(rows["monthly_values"], rows["value_precision"])
-    rows = {**rows, "monthly_values": literals}
+    """One batch: each series' literal in the column of its precision (the other NULL)."""
+    values = rows.pop("monthly_values")
+    literals = values_literals(values, rows["value_precision"])
+    is32 = pa.array([p == "float32" for p in rows["value_precision"]], pa.bool_())
+    empty = pa.nulls(len(literals), pa.string())
+    rows["monthly_values_f4"] = pc.if_else(is32, literals, empty)
+    rows["monthly_values_f8"] = pc.if_else(is32, empty, literals)
     return pa.Table.from_pydict(rows, schema=ARROW_SCHEMA)
+
+
+def _create_run_table(conn, run_schema: str) -> None:
+    """The run's table, with its values columns typed (VALUE_COLUMN_TYPES), never
+    both set on a row (the loader sets the one of the series' precision)."""
+    columns = [
+        f"{_ident(f.name)} {VALUE_COLUMN_TYPES.get(f.name) or _SQL_TYPES[f.type]}"
+        + ("" if f.nullable else " not null")
+        for f in ARROW_SCHEMA
+    ]
+    columns.append(
+        "constraint dss_series_one_precision check "
+        "(monthly_values_f4 is null or monthly_values_f8 is null)"
+    )
+    with conn.cursor() as cur:
+        cur.execute(f"create schema {_ident(run_schema)}")
+        cur.execute(f"create table {_ident(run_schema)}.{TABLE} ({', '.join(columns)})")
 
 
 def _dlt_pipeline(db: DatabaseUrl, workdir: Path, dataset: str, session_options: str = ""):
@@ -527,6 +567,7 @@ def _load(db, workdir, scenario_id, prepared, result, progress) -> None:
         options = "-cdefault_toast_compression=lz4" if _has_lz4(guard) else ""
         pipeline = _dlt_pipeline(db, workdir, run_schema, options)
         try:
+            _create_run_table(guard, run_schema)
             # The three dlt steps, timed separately (reported by `coeqwal bench`).
             started = time.monotonic()
             pipeline.extract(resource, loader_file_format="csv")
@@ -632,13 +673,16 @@ def _swap_in(conn, run_schema: str, scenario_id: str) -> None:
                     f"create table {parent} (like {loaded} including defaults) "
                     "partition by list (scenario_id)"
                 )
-                if _has_lz4(conn):
-                    cur.execute(
-                        f"alter table {parent} alter column monthly_values set compression lz4"
-                    )
                 if relkind is not None:
                     _align_columns(cur, f"{DATASET}.{legacy}", loaded)
+                    _align_columns(cur, parent, f"{DATASET}.{legacy}")
                     cur.execute(f"alter table {parent} attach partition {DATASET}.{legacy} default")
+            # A parent from before the values were typed (one text column,
+            # `monthly_values`) gains the typed columns, its older partitions
+            # keeping their text; the new table gains the text column, empty.
+            _align_columns(cur, parent, loaded)
+            _align_columns(cur, loaded, parent)
+            _align_columns(cur, parent, loaded, nullable=True)
             cur.execute(f"drop table if exists {DATASET}.{_ident(partition)}")
             cur.execute(
                 "select c.oid::regclass::text from pg_inherits i "
@@ -651,7 +695,16 @@ def _swap_in(conn, run_schema: str, scenario_id: str) -> None:
             if default:
                 cur.execute(f"delete from {default[0]} where scenario_id = %s", (scenario_id,))
             if _has_lz4(conn):  # rows written later (through the parent) use it too
-                cur.execute(f"alter table {loaded} alter column monthly_values set compression lz4")
+                cur.execute(
+                    "select attname from pg_attribute where attrelid = %s::regclass"
+                    " and attname = any(%s) and not attisdropped",
+                    (loaded, ["monthly_values", *VALUE_COLUMN_TYPES]),
+                )
+                for (column,) in cur.fetchall():
+                    for table in (parent, loaded):
+                        cur.execute(
+                            f"alter table {table} alter column {_ident(column)} set compression lz4"
+                        )
             cur.execute(f"alter table {loaded} rename to {_ident(partition)}")
             cur.execute(
                 f"alter table {_ident(run_schema)}.{_ident(partition)} set schema {DATASET}"
@@ -669,8 +722,20 @@ def _swap_in(conn, run_schema: str, scenario_id: str) -> None:
         conn.autocommit = True
 
 
-def _align_columns(cur, table: str, like: str) -> None:
-    """Add to `table` the columns of `like` it lacks (NULL for its old rows)."""
+def _align_columns(cur, table: str, like: str, nullable: bool = False) -> None:
+    """Add to `table` the columns of `like` it lacks (NULL for its old rows); with
+    `nullable`, instead drop NOT NULL from the columns of `table` that `like`
+    holds only as NULL (a column `like` was given by this alignment)."""
+    if nullable:
+        cur.execute(
+            "select a.attname from pg_attribute a join pg_attribute b on b.attname = a.attname "
+            "where a.attrelid = %s::regclass and b.attrelid = %s::regclass and a.attnum > 0 "
+            "and not a.attisdropped and not b.attisdropped and a.attnotnull and not b.attnotnull",
+            (table, like),
+        )
+        for (name,) in cur.fetchall():
+            cur.execute(f"alter table {table} alter column {_ident(name)} drop not null")
+        return
     cur.execute(
         "select a.attname, format_type(a.atttypid, a.atttypmod) from pg_attribute a "
         "where a.attrelid = %s::regclass and a.attnum > 0 and not a.attisdropped "

@@ -305,8 +305,9 @@ def raw(warehouse, test_db):
     try:
         with conn.cursor() as cur:
             cur.execute(
-                "select scenario_id, upper(b_part || '/' || c_part), start_month, monthly_values "
-                "from raw_dss.dss_series"
+                "select scenario_id, upper(b_part || '/' || c_part), start_month,"
+                " coalesce(monthly_values_f4::double precision[], monthly_values_f8)::text"
+                " from raw_dss.dss_series"
             )
             return {(s, k): (start, parse_values(v)) for s, k, start, v in cur.fetchall()}
     finally:

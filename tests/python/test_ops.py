@@ -20,7 +20,7 @@ pytestmark = pytest.mark.db
 
 SCENARIO = "s0044"
 SHORT_B_PART = "OPSCHECK_SHORT"  # a valid but short series: a data-quality warning
-BAD_B_PART = "OPSCHECK_BAD"  # an unreadable value array: the series mart fails
+BAD_B_PART = "OPSCHECK_BAD"  # an unreadable value literal: the series mart fails
 SELECT = "source:raw_dss+"  # everything built from the raw DSS data, not the seeds
 
 
@@ -264,15 +264,22 @@ def test_audit_checks_every_scenario_and_records_it(warehouse, test_db, sql):
     assert coeqwal("audit").returncode == 0
 
 
-def _insert_raw_copy(sql, b_part: str, values: str, month_count: int) -> None:
-    """A copy of one loaded s0044 series under another B part, stamped as a new load
-    (every other column copied as the loader wrote it, whatever the raw schema)."""
+def _insert_raw_copy(
+    sql, b_part: str, values: str, month_count: int, precision: str = "float32"
+) -> None:
+    """A copy of one loaded s0044 series under another B part with the given values
+    at the given precision (`text`: a float32 literal in the text column of
+    partitions loaded before the values were typed), stamped as a new load (every
+    other column copied as the loader wrote it, whatever the raw schema)."""
     overrides = {
         "series_path": "'/CALSIM/' || %(b)s || '/' || c_part || '//1MON/' || f_part || '/'",
         "b_part": "%(b)s",
         "month_count": "%(n)s",
         "missing_count": "0",
-        "monthly_values": "%(v)s",
+        "monthly_values": "%(text)s",
+        "monthly_values_f4": "%(f4)s::real[]",
+        "monthly_values_f8": "%(f8)s::float8[]",
+        "value_precision": "case when %(p)s = 'text' then 'float32' else %(p)s end",
         "ingested_at": "clock_timestamp()",
         "_dlt_id": "md5(random()::text)",
     }
@@ -293,7 +300,16 @@ def _insert_raw_copy(sql, b_part: str, values: str, month_count: int) -> None:
         order by series_path
         limit 1
         """,
-        {"b": b_part, "v": values, "n": month_count, "s": SCENARIO},
+        {
+            "b": b_part,
+            "v": values,
+            "n": month_count,
+            "s": SCENARIO,
+            "p": precision,
+            "text": values if precision == "text" else None,
+            "f4": values if precision == "float32" else None,
+            "f8": values if precision == "float64" else None,
+        },
     )
 
 
@@ -346,7 +362,11 @@ def test_failed_build_is_visible_and_previous_marts_still_serve(short_series_bui
         test_db, "select data_as_of from api.pipeline_status where component = 'dbt_build'"
     )[0][0]
 
-    _insert_raw_copy(sql, BAD_B_PART, "{1,oops}", 2)
+    # The loader types the values, so a malformed one can only come from a
+    # partition loaded before they were typed: their text column, added as such
+    # a warehouse has it, holds an unreadable literal.
+    sql("alter table raw_dss.dss_series add column if not exists monthly_values varchar")
+    _insert_raw_copy(sql, BAD_B_PART, "{1,oops}", 2, "text")
     proc = coeqwal("build", "--select", SELECT, check=False)
 
     # recorded in ops: the failing model (the first to materialize the raw values)
@@ -376,7 +396,12 @@ def test_failed_build_is_visible_and_previous_marts_still_serve(short_series_bui
                 downstream.add(child)
                 todo.append(child)
     assert "model.coeqwal.dim_scenarios" in downstream
-    not_skipped = {u: nodes[u] for u in downstream if u in nodes and nodes[u] != "skipped"}
+    # (a model's unit tests run before it, so they are not downstream of its failure)
+    not_skipped = {
+        u: nodes[u]
+        for u in downstream
+        if u in nodes and nodes[u] != "skipped" and not u.startswith("unit_test.")
+    }
     assert not not_skipped, f"ran although upstream failed: {not_skipped}"
     # the CLI contract: non-zero, one line naming the failing model
     assert proc.returncode != 0

@@ -91,7 +91,7 @@ def test_web_anon_cannot_write(loaded, sql):
 def test_reingest_replaces_and_changes_nothing(loaded, sql):
     scenario_id, path = next(iter(loaded.items()))
     checksum = (
-        "select count(*), md5(string_agg(series_path || monthly_values, ',' order by series_path))"
+        "select count(*), md5(string_agg(series_path || coalesce(monthly_values_f4::double precision[], monthly_values_f8)::text, ',' order by series_path))"
         " from raw_dss.dss_series where scenario_id = %s"
     )
     before = sql(checksum, (scenario_id,))

@@ -1,9 +1,9 @@
 """The outcome statistics (models/marts/statistics) checked against an
 independent recomputation with numpy.
 
-The independent path starts from `raw_dss.dss_series.monthly_values` (the array
-literal the loader wrote, parsed here in Python at the precision its
-`value_precision` column states), rebuilds the calendar (water month, water
+The independent path starts from the raw arrays the loader wrote
+(`raw_dss.dss_series.monthly_values_f4` or `_f8`, read as text and parsed here
+in Python at the precision its `value_precision` column states), rebuilds the calendar (water month, water
 year, days per month) and the annual values in Python (flows in TAF with the
 exact 86400 / 43560 / 1000, not the units seed), and computes every statistic
 with numpy: `np.percentile` (linear, the default) for percentiles,
@@ -156,7 +156,8 @@ def parameters(warehouse, module_sql):
 def raw(warehouse, module_sql) -> dict[tuple[str, str], Series]:
     rows = module_sql(
         "select scenario_id, upper(b_part) || '/' || upper(c_part), upper(units), start_month,"
-        " monthly_values, value_precision from raw_dss.dss_series where file_role = 'DV'"
+        " coalesce(monthly_values_f4::double precision[], monthly_values_f8)::text,"
+        " value_precision from raw_dss.dss_series where file_role = 'DV'"
     )
     return {
         (s, k): Series(u, start, parse_array(v, precision), TAF_PER_CFS_DAY)

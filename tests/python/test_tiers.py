@@ -14,8 +14,8 @@ flows) releases more, delivers less and pumps more groundwater, so its
 RES_STOR, CWS_DEL and GW_STOR are no better.
 
 The computed levels of RES_STOR, CWS_DEL, FW_DELTA_USES and GW_STOR are then
-recomputed independently: raw_dss.dss_series.monthly_values (the array literal
-the loader wrote) parsed here, the water-year calendar and TAF volumes rebuilt
+recomputed independently: the raw arrays the loader wrote
+(raw_dss.dss_series.monthly_values_f4 or _f8) parsed here, the water-year calendar and TAF volumes rebuilt
 in Python, the rules of domain.md applied with numpy to the thresholds of the
 seed tier_rule_parameters (a location's own rows, else the indicator's `*`
 default rows) and, for CWS_DEL, to the series of the seed demand_unit_series
@@ -132,7 +132,8 @@ def load_raw(module_sql) -> dict[tuple[str, str], Raw]:
     factor = module_sql("select taf_per_cfs_day::float8 from seeds.units where unit_code = 'CFS'")
     rows = module_sql(
         "select scenario_id, upper(b_part) || '/' || upper(c_part), upper(units), start_month,"
-        " monthly_values, value_precision from raw_dss.dss_series where file_role = 'DV'"
+        " coalesce(monthly_values_f4::double precision[], monthly_values_f8)::text,"
+        " value_precision from raw_dss.dss_series where file_role = 'DV'"
     )
     return {
         (s, k): Raw(start, parse_array(v, p), factor[0][0] if u == "CFS" else np.nan)

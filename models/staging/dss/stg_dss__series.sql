@@ -17,7 +17,8 @@
         null::date as start_month,
         null::integer as month_count,
         null::integer as missing_count,
-        null::text as monthly_values,
+        null::real[] as monthly_values_f4,
+        null::double precision[] as monthly_values_f8,
         null::text as value_precision,
         null::text as source_file,
         null::text as source_sha256,
@@ -26,6 +27,23 @@
 )
 {%- endset -%}
 {%- set is_landed = execute and load_relation(raw_series) is not none -%}
+{#- The values: typed arrays (`monthly_values_f4`, `monthly_values_f8`); a
+    partition loaded before they were typed holds a text literal instead
+    (`monthly_values`), read as the typed column would have read it. -#}
+{%- set raw_columns = (adapter.get_columns_in_relation(raw_series) | map(attribute='name') | list)
+    if is_landed else ['monthly_values_f4', 'monthly_values_f8'] -%}
+{%- set f4_sources = [] -%}
+{%- set f8_sources = [] -%}
+{%- if 'monthly_values_f4' in raw_columns -%}
+    {%- do f4_sources.append('monthly_values_f4') -%}
+    {%- do f8_sources.append('monthly_values_f8') -%}
+{%- endif -%}
+{%- if 'monthly_values' in raw_columns -%}
+    {%- do f4_sources.append('monthly_values::real[]') -%}
+    {%- do f8_sources.append('monthly_values::double precision[]') -%}
+{%- endif -%}
+{%- set f4 = 'coalesce(' ~ (f4_sources | join(', ')) ~ ')' -%}
+{%- set f8 = 'coalesce(' ~ (f8_sources | join(', ')) ~ ')' -%}
 
 with
 
@@ -49,23 +67,18 @@ final as (
         month_count,
         missing_count,
         value_precision,
-        {#- The literal is written at the series' precision. A float32 series holds
-            the shortest decimal of each float32: read through `real` so the doubles
-            are exactly those floats widened (reading the decimal straight as a
-            double would give a nearby double). A float64 series holds the shortest
-            decimal that reads back to each double, every value of it: read as
-            double precision. #}
+        {#- A float32 series is read as `real` and widened exactly; a float64
+            series is read as double precision. #}
         case
-            when value_precision = 'float32'
-                then monthly_values::real[]::double precision[]
-            else monthly_values::double precision[]
+            when value_precision = 'float32' then {{ f4 }}::double precision[]
+            else {{ f8 }}
         end as monthly_values,
         case
-            when value_precision = 'float32' then monthly_values::real[]
+            when value_precision = 'float32' then {{ f4 }}
         end as monthly_values_f4,
         case
             when value_precision = 'float32' then null
-            else monthly_values::double precision[]
+            else {{ f8 }}
         end as monthly_values_f8,
         start_month,
         ingested_at at time zone 'UTC' as loaded_at
