@@ -83,7 +83,8 @@ def ingest_sample_gis(db) -> None:
 
 
 def run_all() -> int:
-    from ingest import build, sample
+    from coeqwal_tools.sample import dss as sample
+    from ingest import build
     from ingest.dss import pipeline
 
     db = database_up()
