@@ -131,10 +131,20 @@ final as (
         baseline_rows.loaded_at as baseline_loaded_at
     from statistics as current_rows
     inner join scenarios on current_rows.scenario_id = scenarios.scenario_id
-    inner join statistics as baseline_rows
-        on
-            scenarios.baseline_scenario_id = baseline_rows.scenario_id
-            and {{ statistics_key_join('current_rows', 'baseline_rows', keys) }}
+    {#- The baseline's series is looked up once per series, as a subquery
+        (offset 0 keeps it one) given the baseline's id: the published
+        statistics are then pruned to the baseline's partition when the lookup
+        runs. Joined directly, the lookup read the series in every scenario's
+        partition and kept the baseline's, so a request grew with the number
+        of scenarios. #}
+    inner join lateral (
+        select * from statistics as baseline_series
+        where
+            baseline_series.scenario_id = scenarios.baseline_scenario_id
+            and baseline_series.variable_key = current_rows.variable_key
+        offset 0
+    ) as baseline_rows
+        on {{ statistics_key_join('current_rows', 'baseline_rows', keys[1:]) }}
     cross join
         lateral {{ statistics_array_comparison(
             'current_rows.quantile_values', 'baseline_rows.quantile_values'

@@ -24,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import psycopg2
 import pytest
 
 from tests.python.api_reader import ReaderLoop
@@ -321,48 +322,96 @@ def test_published_marts_read_one_partition_per_scenario(served):
         assert scanned == [table], plan
 
 
-def test_api_requests_reuse_a_generic_plan_pruned_to_the_scenario(served):
-    """A request as PostgREST sends it (web_anon's own settings, a prepared
-    statement with the scenario as a parameter) reuses one generic plan, which
-    reads the requested scenario's table only: the others are pruned when it starts."""
-    import psycopg2
-
-    url, _env, sql = served
+def web_anon_session(url, sql):
+    """A connection set up as PostgREST's: web_anon's own settings, then its role."""
     settings = sql(
         "select cfg from pg_db_role_setting s join pg_roles r on r.oid = s.setrole,"
         " unnest(s.setconfig) cfg where r.rolname = 'web_anon'"
     )
     assert ("plan_cache_mode=force_generic_plan",) in settings
-    scenarios = [s for (s,) in sql("select scenario_id from api.scenarios where is_loaded")]
     conn = psycopg2.connect(url.url())
+    with conn.cursor() as cur:
+        for (cfg,) in settings:
+            name, value = cfg.split("=", 1)
+            cur.execute("select set_config(%s, %s, false)", (name, value))
+        cur.execute("set role web_anon")
+    return conn
+
+
+def executed_reads(cur, statement, args):
+    """The store tables an executed plan read (ran at least once) and the
+    subplans its appends removed when it started."""
+    cur.execute(f"explain (analyze, verbose, format json) {statement}", args)
+    plan = cur.fetchone()[0][0]
+    read, removed = [], []
+
+    def walk(node):
+        if node.get("Schema") == "store" and node.get("Actual Loops", 0) > 0:
+            read.append(node["Relation Name"])
+        if "Subplans Removed" in node:
+            removed.append(node["Subplans Removed"])
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(plan["Plan"])
+    return read, removed, plan
+
+
+def test_api_requests_reuse_a_generic_plan_pruned_to_the_scenario(served):
+    """A request as PostgREST sends it (web_anon's own settings, a prepared
+    statement with the scenario as a parameter) reuses one generic plan, which
+    reads the requested scenario's table only: the others are pruned when it starts."""
+    url, _env, sql = served
+    scenarios = [s for (s,) in sql("select scenario_id from api.scenarios where is_loaded")]
+    conn = web_anon_session(url, sql)
     try:
         with conn.cursor() as cur:
-            for (cfg,) in settings:
-                name, value = cfg.split("=", 1)
-                cur.execute("select set_config(%s, %s, false)", (name, value))
-            cur.execute("set role web_anon")
             cur.execute(
                 "prepare request(text) as select * from api.statistics"
                 " where scenario_id = $1 and variable_key = 'S_SHSTA/STORAGE' and period = 'all'"
             )
             for scenario_id in scenarios:
-                cur.execute(
-                    "explain (analyze, verbose, format json) execute request(%s)", (scenario_id,)
-                )
-                plan = cur.fetchone()[0][0]
-                read, removed = [], []
-
-                def walk(node, read=read, removed=removed):
-                    if node.get("Schema") == "store" and node.get("Actual Loops", 0) > 0:
-                        read.append(node["Relation Name"])
-                    if "Subplans Removed" in node:
-                        removed.append(node["Subplans Removed"])
-                    for child in node.get("Plans", []):
-                        walk(child)
-
-                walk(plan["Plan"])
+                read, removed, plan = executed_reads(cur, "execute request(%s)", (scenario_id,))
                 # only a generic plan prunes when it starts (a custom plan when planned)
                 assert len(scenarios) - 1 in removed, plan
                 assert len(read) == 1 and f"__{scenario_id}__" in read[0], plan
     finally:
         conn.close()
+
+
+def test_comparison_requests_read_the_scenario_and_its_baseline_only(served):
+    """A /comparisons request reads two statistics tables, the scenario's and its
+    baseline's, whatever the number of scenarios: the baseline's series is looked
+    up with the baseline's id as a parameter, so its partitioned table is pruned
+    when the lookup runs (joined directly, every scenario's table was read). The
+    year-type comparisons are written by the same macro and read alike."""
+    url, _env, sql = served
+    baselines = dict(
+        sql("select scenario_id, baseline_scenario_id from api.scenarios where is_loaded")
+    )
+    alternatives = {a: b for a, b in baselines.items() if b is not None and b != a}
+    assert alternatives and len(baselines) >= 3, baselines
+    requests = [
+        ("api.comparisons", web_anon_session(url, sql)),
+        ("marts.fct_year_type_comparisons_compact", psycopg2.connect(url.url())),
+    ]
+    try:
+        for view, conn in requests:
+            with conn.cursor() as cur:
+                cur.execute("set plan_cache_mode = force_generic_plan")
+                cur.execute(
+                    f"prepare request(text) as select * from {view}"
+                    " where scenario_id = $1 and variable_key = 'S_SHSTA/STORAGE'"
+                )
+                for scenario_id, baseline_id in alternatives.items():
+                    read, _removed, plan = executed_reads(
+                        cur, "execute request(%s)", (scenario_id,)
+                    )
+                    cur.execute("execute request(%s)", (scenario_id,))
+                    assert cur.rowcount > 0, view
+                    assert {name.split("__")[1] for name in read} == {scenario_id, baseline_id}, (
+                        plan
+                    )
+    finally:
+        for _, conn in requests:
+            conn.close()
