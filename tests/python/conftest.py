@@ -7,6 +7,7 @@ so they never touch the data `make run` leaves in `coeqwal`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -89,6 +90,21 @@ def s3_client(endpoint_env: dict):
         aws_secret_access_key=endpoint_env["AWS_SECRET_ACCESS_KEY"],
         region_name=endpoint_env["AWS_DEFAULT_REGION"],
     )
+
+
+@contextlib.contextmanager
+def transaction(url: str):
+    """A cursor in one transaction on `url`, rolled back and closed afterwards
+    (what a test did there leaves nothing behind)."""
+    import psycopg2
+
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            yield cur
+    finally:
+        conn.rollback()
+        conn.close()
 
 
 def sql_runner(url: str):

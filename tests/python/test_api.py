@@ -38,7 +38,7 @@ import pytest
 from psycopg2 import errors
 from psycopg2 import sql as pgsql
 
-from tests.python.conftest import ROOT, coeqwal
+from tests.python.conftest import ROOT, coeqwal, transaction
 
 pytestmark = pytest.mark.db
 
@@ -301,17 +301,13 @@ def api(warehouse, test_db):
 @pytest.fixture(scope="module")
 def raw(warehouse, test_db):
     """The raw series as the loader wrote them: {(scenario, VARIABLE_KEY): (start, float64[])}."""
-    conn = psycopg2.connect(test_db.url())
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                "select scenario_id, upper(b_part || '/' || c_part), start_month,"
-                " coalesce(monthly_values_f4::double precision[], monthly_values_f8)::text"
-                " from raw_dss.dss_series"
-            )
-            return {(s, k): (start, parse_values(v)) for s, k, start, v in cur.fetchall()}
-    finally:
-        conn.close()
+    with transaction(test_db.url()) as cur:
+        cur.execute(
+            "select scenario_id, upper(b_part || '/' || c_part), start_month,"
+            " coalesce(monthly_values_f4::double precision[], monthly_values_f8)::text"
+            " from raw_dss.dss_series"
+        )
+        return {(s, k): (start, parse_values(v)) for s, k, start, v in cur.fetchall()}
 
 
 def parse_values(literal: str) -> np.ndarray:
@@ -875,31 +871,26 @@ def test_a_simple_view_would_be_writable_so_select_only_grants_protect_it(test_d
     """The api views (CTE style) are not auto-updatable, but a simple one-table
     view is: given only SELECT, as dbt's grants config gives, web_anon still
     cannot write through it."""
-    conn = psycopg2.connect(test_db.url())
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                "create view api.zz_simple as select scenario_id, short_title "
-                "from marts.dim_scenarios; grant select on api.zz_simple to web_anon"
-            )
-            cur.execute(
-                "select is_insertable_into, is_updatable from information_schema.views "
-                "where table_schema = 'api' and table_name = 'zz_simple'"
-            )
-            assert cur.fetchone() == ("YES", "YES")
-            cur.execute("set local role web_anon")
-            for statement in (
-                "insert into api.zz_simple (scenario_id) values ('x')",
-                "update api.zz_simple set short_title = 'x'",
-                "delete from api.zz_simple",
-            ):
-                cur.execute("savepoint s")
-                with pytest.raises(errors.InsufficientPrivilege):
-                    cur.execute(statement)
-                cur.execute("rollback to savepoint s")
-    finally:
-        conn.rollback()
-        conn.close()
+    with transaction(test_db.url()) as cur:
+        cur.execute(
+            "create view api.zz_simple as select scenario_id, short_title "
+            "from marts.dim_scenarios; grant select on api.zz_simple to web_anon"
+        )
+        cur.execute(
+            "select is_insertable_into, is_updatable from information_schema.views "
+            "where table_schema = 'api' and table_name = 'zz_simple'"
+        )
+        assert cur.fetchone() == ("YES", "YES")
+        cur.execute("set local role web_anon")
+        for statement in (
+            "insert into api.zz_simple (scenario_id) values ('x')",
+            "update api.zz_simple set short_title = 'x'",
+            "delete from api.zz_simple",
+        ):
+            cur.execute("savepoint s")
+            with pytest.raises(errors.InsufficientPrivilege):
+                cur.execute(statement)
+            cur.execute("rollback to savepoint s")
 
 
 def test_web_anon_reads_nothing_outside_api(api, sql):

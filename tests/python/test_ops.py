@@ -14,7 +14,7 @@ import psycopg2
 import pytest
 
 from ingest.build import target_path
-from tests.python.conftest import coeqwal
+from tests.python.conftest import coeqwal, transaction
 
 pytestmark = pytest.mark.db
 
@@ -26,15 +26,10 @@ SELECT = "source:raw_dss+"  # everything built from the raw DSS data, not the se
 
 def as_web_anon(test_db, query: str):
     """Run `query` the way PostgREST does: in a transaction as web_anon."""
-    conn = psycopg2.connect(test_db.url())
-    try:
-        with conn.cursor() as cur:
-            cur.execute("set local role web_anon")
-            cur.execute(query)
-            return cur.fetchall()
-    finally:
-        conn.rollback()
-        conn.close()
+    with transaction(test_db.url()) as cur:
+        cur.execute("set local role web_anon")
+        cur.execute(query)
+        return cur.fetchall()
 
 
 def latest_build(sql, pattern: str = "build%"):

@@ -7,8 +7,9 @@ import math
 import struct
 
 import numpy as np
-import psycopg2
 import pytest
+
+from tests.python.conftest import transaction
 
 pytestmark = pytest.mark.db
 
@@ -71,46 +72,41 @@ def test_packing_round_trip_is_bit_identical(warehouse, test_db):
     (NaN, -0.0, infinities, denormals), NULL and empty arrays apart, NULLs
     inside arrays in place, float4 columns still float4."""
     rows = _rows()
-    conn = psycopg2.connect(test_db.url())
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                "create temp table packing_source (scenario_id text, variable_key text,"
-                " k integer, x double precision, f real, arr double precision[],"
-                " label text, flag boolean)"
-            )
-            # floats as text read by float8in/float4in: an SQL literal -0.0 would be
-            # numeric 0 negated, +0
-            cur.executemany(
-                "insert into packing_source values"
-                " (%s, %s, %s, %s::double precision, %s::real, %s::double precision[], %s, %s)",
-                [(*r[:3], _text(r[3]), _text(r[4]), _text(r[5]), *r[6:]) for r in rows],
-            )
-            cur.execute(
-                "select store.packed_select('pg_temp.packing_source'::regclass,"
-                " array['scenario_id', 'variable_key'], array['k'])"
-            )
-            cur.execute(f"create temp table packing_packed as {cur.fetchone()[0]}")
-            cur.execute("select store.unpacked_select('pg_temp.packing_packed'::regclass)")
-            unpacked = cur.fetchone()[0]
-            cur.execute("select count(*), sum(packed_rows) from packing_packed")
-            packed_count, packed_rows = cur.fetchone()
-            cur.execute(
-                "select column_name, column_type from store.unpacked_columns("
-                "'pg_temp.packing_packed'::regclass) order by column_position"
-            )
-            columns = cur.fetchall()
-            # a real widened exactly to double precision (Python reads doubles only)
-            cur.execute(
-                "select scenario_id, variable_key, k, x, f::double precision, arr, label, flag"
-                f" from ({unpacked}) as u"
-            )
-            back = cur.fetchall()
-            cur.execute(f"select pg_typeof(f)::text from ({unpacked}) as u limit 1")
-            (f_type,) = cur.fetchone()
-    finally:
-        conn.rollback()
-        conn.close()
+    with transaction(test_db.url()) as cur:
+        cur.execute(
+            "create temp table packing_source (scenario_id text, variable_key text,"
+            " k integer, x double precision, f real, arr double precision[],"
+            " label text, flag boolean)"
+        )
+        # floats as text read by float8in/float4in: an SQL literal -0.0 would be
+        # numeric 0 negated, +0
+        cur.executemany(
+            "insert into packing_source values"
+            " (%s, %s, %s, %s::double precision, %s::real, %s::double precision[], %s, %s)",
+            [(*r[:3], _text(r[3]), _text(r[4]), _text(r[5]), *r[6:]) for r in rows],
+        )
+        cur.execute(
+            "select store.packed_select('pg_temp.packing_source'::regclass,"
+            " array['scenario_id', 'variable_key'], array['k'])"
+        )
+        cur.execute(f"create temp table packing_packed as {cur.fetchone()[0]}")
+        cur.execute("select store.unpacked_select('pg_temp.packing_packed'::regclass)")
+        unpacked = cur.fetchone()[0]
+        cur.execute("select count(*), sum(packed_rows) from packing_packed")
+        packed_count, packed_rows = cur.fetchone()
+        cur.execute(
+            "select column_name, column_type from store.unpacked_columns("
+            "'pg_temp.packing_packed'::regclass) order by column_position"
+        )
+        columns = cur.fetchall()
+        # a real widened exactly to double precision (Python reads doubles only)
+        cur.execute(
+            "select scenario_id, variable_key, k, x, f::double precision, arr, label, flag"
+            f" from ({unpacked}) as u"
+        )
+        back = cur.fetchall()
+        cur.execute(f"select pg_typeof(f)::text from ({unpacked}) as u limit 1")
+        (f_type,) = cur.fetchone()
 
     assert packed_count == len({(r[0], r[1]) for r in rows}) == 50
     assert packed_rows == len(rows) == len(back)
