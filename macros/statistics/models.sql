@@ -104,6 +104,48 @@ scenarios as (
     select * from {{ ref('dim_scenarios') }}
 ),
 
+{#- Each series of a scenario that has a baseline, once. #}
+series_pairs as (
+    select distinct
+        current_series.scenario_id,
+        current_series.variable_key,
+        scenarios.baseline_scenario_id
+    from statistics as current_series
+    inner join scenarios on current_series.scenario_id = scenarios.scenario_id
+    where scenarios.baseline_scenario_id is not null
+),
+
+{#- The baseline's rows of each series, looked up once per series (offset 0
+    keeps the lookup a subquery given the baseline's id): the published
+    statistics are pruned to the baseline's partition when the lookup runs.
+    A lookup per row would unpack the baseline's series once per period
+    (macros/publish/packing.sql); a join would read the series in every
+    scenario's partition. The series' keys are the pair's, so that a filter
+    on them reaches the pairs. #}
+baseline_rows as (
+    select
+        series_pairs.scenario_id,
+        series_pairs.variable_key,
+        series_pairs.baseline_scenario_id,
+        {%- for key in extra_keys %}
+            baseline_series.{{ key }},
+        {%- endfor %}
+        baseline_series.period,
+        baseline_series.mean,
+        baseline_series.sd,
+        baseline_series.cv,
+        baseline_series.quantile_values,
+        baseline_series.loaded_at
+    from series_pairs
+    cross join lateral (
+        select * from statistics as baseline_series
+        where
+            baseline_series.scenario_id = series_pairs.baseline_scenario_id
+            and baseline_series.variable_key = series_pairs.variable_key
+        offset 0
+    ) as baseline_series
+),
+
 final as (
     select
         current_rows.scenario_id,
@@ -112,7 +154,7 @@ final as (
             current_rows.{{ key }},
         {%- endfor %}
         current_rows.period,
-        scenarios.baseline_scenario_id,
+        baseline_rows.baseline_scenario_id,
         current_rows.value_unit,
         {%- for moment in ['mean', 'sd', 'cv'] %}
             current_rows.{{ moment }},
@@ -130,21 +172,10 @@ final as (
         current_rows.loaded_at,
         baseline_rows.loaded_at as baseline_loaded_at
     from statistics as current_rows
-    inner join scenarios on current_rows.scenario_id = scenarios.scenario_id
-    {#- The baseline's series is looked up once per series, as a subquery
-        (offset 0 keeps it one) given the baseline's id: the published
-        statistics are then pruned to the baseline's partition when the lookup
-        runs. Joined directly, the lookup read the series in every scenario's
-        partition and kept the baseline's, so a request grew with the number
-        of scenarios. #}
-    inner join lateral (
-        select * from statistics as baseline_series
-        where
-            baseline_series.scenario_id = scenarios.baseline_scenario_id
-            and baseline_series.variable_key = current_rows.variable_key
-        offset 0
-    ) as baseline_rows
-        on {{ statistics_key_join('current_rows', 'baseline_rows', keys[1:]) }}
+    inner join baseline_rows
+        on
+            current_rows.scenario_id = baseline_rows.scenario_id
+            and {{ statistics_key_join('current_rows', 'baseline_rows', keys) }}
     cross join
         lateral {{ statistics_array_comparison(
             'current_rows.quantile_values', 'baseline_rows.quantile_values'
