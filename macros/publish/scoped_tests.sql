@@ -28,24 +28,77 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- True when the node is a scenario_store model or a view that reads one
-    (through views only: a table rebuilt whole is tested whole). -#}
+{#- SQL condition on `column` for the views over the raw series: the scenario's
+    raw load differs from the one the published fct_series_values_compact was
+    computed from (new or re-ingested: what this build computes; every
+    scenario before a first build), or this invocation computed it. Their
+    tests run before the marts are built, so the registry of this invocation
+    alone would name nothing yet. `true` in an audit. -#}
+{% macro raw_series_scope(column='scenario_id') -%}
+    {%- if var('audit', false) -%}
+        true
+    {%- elif not execute -%}
+        false
+    {%- else -%}
+        {%- set nodes = {} -%}
+        {%- for node in graph.nodes.values() if node.resource_type == 'model'
+            and node.name in ['stg_dss__series', 'fct_series_values_compact'] -%}
+            {%- do nodes.update({node.name: api.Relation.create(
+                database=node.database, schema=node.schema, identifier=node.alias, type='view'
+            )}) -%}
+        {%- endfor -%}
+        {%- set target = published_relation(nodes['fct_series_values_compact']) -%}
+        {%- set published = adapter.get_relation(target.database, target.schema, target.identifier) -%}
+        {%- set changed -%}
+            select latest.scenario_id
+            from (
+                select raw_series.scenario_id, max(raw_series.loaded_at) as loaded_at
+                from {{ nodes['stg_dss__series'] }} as raw_series
+                group by raw_series.scenario_id
+            ) as latest
+            {%- if published is not none and published.type == 'view' %}
+                left join (
+                    select parts.scenario_id, max(parts.loaded_at) as loaded_at
+                    from ({{ scenario_store_parts_sql(published, 'fct_series_values_compact') }}) as parts
+                    group by parts.scenario_id
+                ) as built on latest.scenario_id = built.scenario_id
+                where built.loaded_at is distinct from latest.loaded_at
+            {%- endif %}
+            union
+            select built_parts.scenario_id
+            from {{ scenario_store_schema() }}.scenario_parts as built_parts
+            where built_parts.invocation_id = '{{ invocation_id }}'
+        {%- endset -%}
+        {{ scenario_id_in(column, scenario_ids_of(changed)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- What a node's tests are scoped by: 'store' when it is a scenario_store
+    model or a view that reads one, 'raw' when it is a view that reads a source
+    partitioned by scenario (meta `partitioned_by_scenario`: the raw DSS
+    series), through views only (a table rebuilt whole is tested whole); none
+    otherwise. -#}
 {% macro scenario_store_reads_store(unique_id) -%}
     {%- set queue = [unique_id] -%}
     {%- set seen = [] -%}
+    {%- set found = [] -%}
     {%- for _ in range(50) if queue -%}
         {%- set current = queue.pop(0) -%}
+        {%- set source = graph.sources.get(current) -%}
+        {%- if source is not none and (source.meta or {}).get('partitioned_by_scenario') -%}
+            {%- do found.append('raw') -%}
+        {%- endif -%}
         {%- set node = graph.nodes.get(current) -%}
         {%- if node is not none and current not in seen -%}
             {%- do seen.append(current) -%}
             {%- if node.config.materialized == 'scenario_store' -%}
-                {{ return(true) }}
+                {{ return('store') }}
             {%- elif node.resource_type == 'model' and node.config.materialized == 'view' -%}
                 {%- do queue.extend(node.depends_on.nodes) -%}
             {%- endif -%}
         {%- endif -%}
     {%- endfor -%}
-    {{ return(false) }}
+    {{ return(found[0] if found else none) }}
 {%- endmacro %}
 
 {#- dbt's test subquery, plus the scope above for tests of relations that read
@@ -57,8 +110,12 @@
     {%- endif -%}
     {%- set attached = model.get('attached_node') if execute else none -%}
     {%- set scope = none -%}
-    {%- if attached and not var('audit', false) and scenario_store_reads_store(attached) -%}
+    {%- set reads = scenario_store_reads_store(attached) if attached and not var('audit', false) else none -%}
+    {%- if reads == 'store' -%}
         {%- set scope = scenario_store_scope() | trim -%}
+        {%- do conditions.append(scope) -%}
+    {%- elif reads == 'raw' -%}
+        {%- set scope = raw_series_scope() | trim -%}
         {%- do conditions.append(scope) -%}
     {%- endif -%}
     {%- if conditions -%}

@@ -259,6 +259,62 @@ def test_audit_checks_every_scenario_and_records_it(warehouse, test_db, sql):
     assert coeqwal("audit").returncode == 0
 
 
+def test_raw_series_tests_check_the_scenarios_a_build_computed(warehouse, sql):
+    """The data tests of the views over the raw series (stg_dss__series and the
+    views on it) check the scenarios a build computes, so that a build with
+    nothing new scans no raw partition: a bad row slipped into a scenario's
+    partition as part of its last load (no new load, so no build recomputes
+    it) passes the build and fails the audit, which tests every scenario; the
+    same row as a new load fails the build (its tests run before the marts
+    that record what the build computed)."""
+    scenario = sorted(warehouse)[0]
+    test_id = "test.coeqwal.accepted_values_stg_dss__series_file_role"
+    columns = [
+        name
+        for (name,) in sql(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'raw_dss' and table_name = 'dss_series' order by ordinal_position"
+        )
+    ]
+    overrides = {"file_role": "'XX'", "_dlt_id": "md5(random()::text)"}
+    names = ", ".join(f'"{c}"' for c in columns)
+    select = ", ".join(overrides.get(c, f'"{c}"') for c in columns)
+    sql(
+        f"insert into raw_dss.dss_series ({names}) select {select} from raw_dss.dss_series "
+        "where scenario_id = %s and file_role = 'DV' order by series_path limit 1",
+        (scenario,),
+    )
+    try:
+        assert coeqwal("build").returncode == 0
+        build_id = latest_build(sql, "build")[0]
+        (status,) = sql(
+            "select status from ops.dbt_node_results where invocation_id = %s "
+            "and unique_id like %s",
+            (build_id, test_id + "%"),
+        )[0]
+        assert status == "pass"
+        failed = coeqwal("audit", check=False)
+        assert failed.returncode == 1, failed.stdout[-2000:]
+        audit_id = latest_build(sql, "audit")[0]
+        failing = sql(
+            "select unique_id, failures from ops.dbt_node_results "
+            "where invocation_id = %s and status = 'fail' and unique_id like %s",
+            (audit_id, test_id + "%"),
+        )
+        assert [failures for _, failures in failing] == [1], failing
+
+        sql("update raw_dss.dss_series set ingested_at = now() where file_role = 'XX'")
+        assert coeqwal("build", check=False).returncode != 0
+        build_id = latest_build(sql, "build")[0]
+        assert sql(
+            "select status, failures from ops.dbt_node_results where invocation_id = %s "
+            "and unique_id like %s",
+            (build_id, test_id + "%"),
+        ) == [("fail", 1)]
+    finally:
+        sql("delete from raw_dss.dss_series where file_role = 'XX'")
+
+
 def _insert_raw_copy(
     sql, b_part: str, values: str, month_count: int, precision: str = "float32"
 ) -> None:

@@ -14,14 +14,17 @@ statistics as (
     where {{ scenario_store_scope() }}
 ),
 
+{#- The baselines of the scenarios in scope, whether this build computed them
+    or not, written as literals: the planner then reads their tables only. #}
+{%- set baselines_in_scope -%}
+    select scope.baseline_scenario_id
+    from {{ ref('dim_scenarios') }} as scope
+    where {{ scenario_store_scope('scope.scenario_id') }}
+{%- endset %}
+
 baseline_statistics as (
-    -- the baselines of the scenarios in scope, whether this build computed them or not
     select * from {{ ref('fct_series_statistics_compact') }}
-    where scenario_id in (
-        select scope.baseline_scenario_id
-        from {{ ref('dim_scenarios') }} as scope
-        where {{ scenario_store_scope('scope.scenario_id') }}
-    )
+    where {{ scenario_id_in('scenario_id', scenario_ids_of(baselines_in_scope)) }}
 ),
 
 comparisons as (
