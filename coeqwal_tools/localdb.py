@@ -46,6 +46,7 @@ SERVER_SETTINGS = {
     "max_wal_size": "'4GB'",
     "checkpoint_timeout": "'15min'",
     "synchronous_commit": "off",  # a crash may lose the last commits, never corrupt
+    "jit": "off",  # compiling a build's large queries costs more than it saves (ingest/guard.py)
     "log_min_messages": "warning",
     "timezone": "'UTC'",
 }

@@ -4,6 +4,7 @@ session, and a loopback TCP proxy that freezes or drops the connection."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -179,3 +180,32 @@ def test_ping_answers_and_names_a_closed_port(test_db):
     closed = test_db.__class__(test_db.host, 9, test_db.user, test_db.password, test_db.database)
     reason = guard.ping(closed, 3.0)
     assert reason and ("refused" in reason or "failed" in reason), reason
+
+
+def test_dbt_sessions_run_with_the_build_settings(test_db):
+    """The build's server-side settings (guard.BUILD_SESSION_OPTIONS) reach
+    dbt's own connections: a query dbt runs reads them back."""
+    from ingest import build
+
+    build.write_profile()
+    settings = ("jit", "statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout")
+    query = "select " + ", ".join(f"current_setting('{s}') as {s}" for s in settings)
+    project = ("--project-dir", str(ROOT))
+    proc = subprocess.run(
+        [build.dbt_executable(), "show", "--inline", query, "--output", "json", *project],
+        cwd=ROOT,
+        env=build.dbt_env(test_db),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    shown = json.loads(proc.stdout[proc.stdout.index("{") : proc.stdout.rindex("}") + 1])
+    assert shown["show"] == [
+        {
+            "jit": "off",
+            "statement_timeout": "30min",
+            "lock_timeout": "5min",
+            "idle_in_transaction_session_timeout": "30min",
+        }
+    ]

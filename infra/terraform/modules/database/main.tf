@@ -37,6 +37,9 @@ locals {
     # dbt builds scan and aggregate whole scenarios: more memory per sort/hash.
     work_mem             = "65536"
     maintenance_work_mem = "524288"
+    # No JIT: compiling a build's large queries costs more than it saves, and
+    # the API's lookups gain nothing from it.
+    jit = "0"
     # Static: applied at the next reboot.
     shared_preload_libraries = "pg_stat_statements"
   }
