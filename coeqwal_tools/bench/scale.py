@@ -8,20 +8,23 @@ would have left, so that the next build sees them as built. At each N it then
 measures, through the CLI as a user would run it:
 
 - a no-change `coeqwal build` (nothing loaded since the last build);
-- an add-one build: a real ingest of the file under the next bench id, then
-  `coeqwal build` (computes that scenario, runs its scoped tests, publishes);
+- an add-one build: a real ingest of the file under the next added id
+  (`a0001`, ...), then `coeqwal build` (computes that scenario, runs its scoped
+  tests, publishes). An added scenario is an alternative of BENCH_SCENARIO, as
+  most of COEQWAL's scenarios are: its build compares it with its baseline
+  (outcome comparisons, tiers) and tests its comparisons;
 - dbt's ten slowest nodes of each;
 - database bytes per scenario, by relation family;
 - the API's latency (the pgbench mix of `coeqwal bench`) at that N.
 
-Clones are baselines. An alternative stores nothing more: its comparisons with
-its baseline are views, computed when read. The project runs from a copy
-(under .coeqwal/bench/) whose scenarios seed has the bench ids appended; the
-repository's seeds are not touched.
+Clones are baselines; the added scenarios are alternatives. The project runs
+from a copy (under .coeqwal/bench/) whose scenarios seed has the bench ids
+appended; the repository's seeds are not touched.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -40,13 +43,20 @@ IGNORED = shutil.ignore_patterns(
 
 
 def bench_id(n: int) -> str:
+    """The n-th clone (a baseline)."""
     return f"b{n:04d}"
 
 
-def project_copy(ids: int, dest: Path | None = None) -> Path:
+def added_id(n: int) -> str:
+    """The n-th scenario an add-one build loads (an alternative of BENCH_SCENARIO)."""
+    return f"a{n:04d}"
+
+
+def project_copy(ids: int, dest: Path | None = None, alternatives: int = 0) -> Path:
     """The project under `dest` (.coeqwal/bench/project), its scenarios seed with `ids`
     bench scenarios (baselines, the hydroclimate and themes of BENCH_SCENARIO)
-    appended."""
+    and `alternatives` added scenarios (the same, with BENCH_SCENARIO as
+    baseline) appended."""
     work = dest or STATE_DIR / "bench" / "project"
     if work.exists():
         shutil.rmtree(work)
@@ -56,18 +66,25 @@ def project_copy(ids: int, dest: Path | None = None) -> Path:
     with seed.open(newline="") as f:
         rows = list(csv.DictReader(f))
     source = next(r for r in rows if r["scenario_id"] == BENCH_SCENARIO)
+    added = [
+        (bench_id(n), f"Benchmark copy {n} of {BENCH_SCENARIO}", f"Bench {n}", "")
+        for n in range(1, ids + 1)
+    ] + [
+        (added_id(n), f"Benchmark alternative {n}", f"Bench alt {n}", BENCH_SCENARIO)
+        for n in range(1, alternatives + 1)
+    ]
     with seed.open("a", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        for n in range(1, ids + 1):
+        for scenario_id, name, title, baseline in added:
             writer.writerow(
                 {
                     **source,
-                    "scenario_id": bench_id(n),
-                    "short_code": f"{bench_id(n)}_bench_clone",
-                    "name": f"Benchmark copy {n} of {BENCH_SCENARIO}",
-                    "short_title": f"Bench {n}",
+                    "scenario_id": scenario_id,
+                    "short_code": f"{scenario_id}_bench",
+                    "name": name,
+                    "short_title": title,
                     "description": f"Benchmark scenario: the data of {BENCH_SCENARIO}",
-                    "baseline_scenario_id": "",
+                    "baseline_scenario_id": baseline,
                 }
             )
     links = work / "seeds" / "scenarios" / "theme_scenarios.csv"
@@ -76,9 +93,9 @@ def project_copy(ids: int, dest: Path | None = None) -> Path:
     own = [r for r in link_rows if r["scenario_id"] == BENCH_SCENARIO]
     with links.open("a", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(link_rows[0]))
-        for n in range(1, ids + 1):
+        for scenario_id, *_ in added:
             for row in own:  # the themes of BENCH_SCENARIO, its primary one included
-                writer.writerow({**row, "scenario_id": bench_id(n)})
+                writer.writerow({**row, "scenario_id": scenario_id})
     return work
 
 
@@ -207,6 +224,58 @@ def _loaded_count(db) -> int:
     )
 
 
+def _cpu_times() -> list[int]:
+    """The machine's CPU time counters (/proc/stat: user ... steal), or [] where absent."""
+    try:
+        with open("/proc/stat") as stat:
+            return [int(x) for x in stat.readline().split()[1:9]]
+    except OSError:
+        return []
+
+
+def _steal_share(before: list[int], after: list[int]) -> str:
+    """The share of CPU time the hypervisor gave to other machines between two
+    readings (a busy host makes every figure slower than this machine's own)."""
+    if not before or not after:
+        return "steal n/a"
+    spent = [b - a for a, b in zip(before, after, strict=True)]
+    return f"steal {100 * spent[7] / max(sum(spent), 1):.0f} %"
+
+
+def _settle(db, scenario_id: str) -> tuple[float, int]:
+    """Vacuum and analyze the tables the scenario's build just wrote (its raw
+    partition and its per-scenario tables), then checkpoint: the state the API
+    serves once autovacuum has passed, which would otherwise run during the
+    latency measurement. Returns (seconds, tables)."""
+    import psycopg2
+
+    started = time.monotonic()
+    conn = psycopg2.connect(db.url())
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "select format('store.%%I', parts.relation_name) from store.scenario_parts as parts"
+                " where parts.scenario_id = %s"
+                " and parts.relation_name in (select relation_name from store.part_readers)"
+                " union all"
+                " select tree.relid::regclass::text"
+                " from pg_partition_tree('raw_dss.dss_series') as tree"
+                " inner join pg_class as cls on cls.oid = tree.relid"
+                " where tree.isleaf and pg_get_expr(cls.relpartbound, cls.oid) like %s",
+                (scenario_id, f"%'{scenario_id}'%"),
+            )
+            tables = [table for (table,) in cur.fetchall()]
+            for table in tables:
+                cur.execute(f"vacuum (analyze) {table}")
+            # a role not allowed to checkpoint leaves it to the server's own schedule
+            with contextlib.suppress(psycopg2.Error):
+                cur.execute("checkpoint")
+    finally:
+        conn.close()
+    return time.monotonic() - started, len(tables)
+
+
 def _top_nodes(work: Path, top: int = 10) -> list[str]:
     path = work / os.environ.get("DBT_TARGET_PATH", "target") / "run_results.json"
     results = json.loads(path.read_text()).get("results", [])
@@ -243,21 +312,24 @@ def run(db, env: dict[str, str], coeqwal: str, path: Path, steps: list[int], bud
 
     steps = sorted(set(steps))
     run_start = time.monotonic()
-    work = project_copy(max(steps) + len(steps) + 1)
+    work = project_copy(max(steps), alternatives=len(steps))
     env = {**env, "COEQWAL_HOME": str(work), "PYTHONPATH": str(work)}
     load = os.getloadavg()
     print(
         f"scale benchmark on {db.database}: {path.name} under ids {BENCH_SCENARIO}, "
-        f"{bench_id(1)}..; steps N = {', '.join(map(str, steps))}; budget {budget_s / 60:.0f} "
+        f"{bench_id(1)}.. (clones) and {added_id(1)}.. (added, alternatives of "
+        f"{BENCH_SCENARIO}); steps N = {', '.join(map(str, steps))}; budget {budget_s / 60:.0f} "
         f"min; {os.cpu_count()} CPUs, load average {', '.join(f'{x:.2f}' for x in load)}",
         flush=True,
     )
 
     def build(label: str) -> tuple[float, list[str]]:
         out: list[str] = []
+        cpu = _cpu_times()
         seconds, _ = timed_child([coeqwal, "build"], env, lines=out)
+        steal = _steal_share(cpu, _cpu_times())
         nodes = _top_nodes(work)
-        print(f"{label}: coeqwal build {seconds:.1f} s; slowest nodes:", flush=True)
+        print(f"{label}: coeqwal build {seconds:.1f} s ({steal}); slowest nodes:", flush=True)
         for line in nodes:
             print(f"    {line}")
         return seconds, nodes
@@ -268,6 +340,7 @@ def run(db, env: dict[str, str], coeqwal: str, path: Path, steps: list[int], bud
     ops.ensure_ops_tables(db)
     build(f"first build ({BENCH_SCENARIO})")
     next_id = 1
+    next_added = 1
     clone_rate = 60.0  # seconds per cloned scenario, until measured
     rows: list[dict] = []
     for n in steps:
@@ -297,13 +370,16 @@ def run(db, env: dict[str, str], coeqwal: str, path: Path, steps: list[int], bud
             print(f"\nN = {n}: {have} scenarios already loaded; step measured at N = {have}")
             n = have
         no_change, no_change_nodes = build(f"N = {n}, no change")
-        added = bench_id(next_id)
-        next_id += 1
+        added = added_id(next_added)
+        next_added += 1
         ingest_s, _ = timed_child([*ingest, added, str(path)], env)
         add_one, add_nodes = build(f"N = {n} -> {n + 1}, {added} added (ingest {ingest_s:.0f} s)")
         size = int(_psql(db, "select pg_database_size(current_database())")[0])
         families = _bytes_by_family(db)
+        settle_s, settled = _settle(db, added)
+        cpu = _cpu_times()
         api = bench_api.run(db, seconds=10, clients=2)
+        api_steal = _steal_share(cpu, _cpu_times())
         p95 = {}
         for line in api[2:]:
             if line.startswith("total:"):
@@ -325,7 +401,11 @@ def run(db, env: dict[str, str], coeqwal: str, path: Path, steps: list[int], bud
                 "nodes": (no_change_nodes, add_nodes),
             }
         )
-        print(f"N = {n + 1} after the add: {size / 2**30:,.1f} GiB; API:", flush=True)
+        print(
+            f"N = {n + 1} after the add: {size / 2**30:,.1f} GiB; {added}'s {settled} tables"
+            f" vacuumed and analyzed, then a checkpoint, in {settle_s:.0f} s; API ({api_steal}):",
+            flush=True,
+        )
         for line in api[: 2 + len(p95) + 1]:
             print(f"    {line}")
     _report(rows, db, time.monotonic() - run_start, load)

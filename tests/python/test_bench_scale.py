@@ -41,6 +41,7 @@ def scaled(test_db, sample_files, tmp_path_factory):
     coeqwal("ingest", "dss", "--scenario", "b0002", str(sample_files[SOURCE]), env=env)
     coeqwal("build", env=env)
     return {
+        "url": url,
         "sql": sql,
         "parts_before": parts_before[0],
         "after_clone": after_clone,
@@ -52,6 +53,68 @@ def test_the_build_after_cloning_computes_nothing(scaled):
     assert scaled["parts_before"] >= 8  # every scenario_store model with rows of s0020
     assert scaled["after_clone"].returncode == 0
     assert scaled["computed_after_clone"] == []
+
+
+def test_settling_vacuums_what_the_added_scenario_wrote(scaled):
+    """Before the latency step, the benchmark vacuums and analyzes the tables of
+    the scenario it just added (its published per-scenario tables and its raw
+    partition), so autovacuum does not run during the measurement."""
+    from coeqwal_tools.bench import scale as bench_scale
+
+    sql = scaled["sql"]
+    _seconds, tables = bench_scale._settle(scaled["url"], "b0002")
+    published = sql(
+        "select format('store.%%I', relation_name) from store.scenario_parts"
+        " where scenario_id = 'b0002'"
+        " and relation_name in (select relation_name from store.part_readers)"
+    )
+    raw = sql(
+        "select tree.relid::regclass::text from pg_partition_tree('raw_dss.dss_series') as tree"
+        " join pg_class as cls on cls.oid = tree.relid"
+        " where tree.isleaf and pg_get_expr(cls.relpartbound, cls.oid) like '%''b0002''%'"
+    )
+    assert len(published) >= 8 and len(raw) == 1
+    assert tables == len(published) + 1
+    vacuumed = dict(
+        sql(
+            "select format('%%I.%%I', schemaname, relname), last_vacuum is not null"
+            " and last_analyze is not null from pg_stat_user_tables"
+            " where schemaname in ('store', 'raw_dss')"
+        )
+    )
+    names = [name for (name,) in published + raw]
+    assert all(vacuumed.get(name.replace('"', "")) for name in names), (names, vacuumed)
+
+
+def test_added_scenarios_are_alternatives_of_the_bench_scenario(tmp_path):
+    """Clones are baselines; each scenario an add-one build loads has
+    BENCH_SCENARIO as its baseline and its themes, so the add-one build pays
+    for comparisons as an alternative's build does."""
+    import csv
+
+    from coeqwal_tools.bench import scale as bench_scale
+
+    work = bench_scale.project_copy(2, tmp_path / "project", alternatives=2)
+    with (work / "seeds" / "scenarios" / "scenarios.csv").open(newline="") as f:
+        baselines = {row["scenario_id"]: row["baseline_scenario_id"] for row in csv.DictReader(f)}
+    assert {k: baselines[k] for k in ("b0001", "b0002", "a0001", "a0002")} == {
+        "b0001": "",
+        "b0002": "",
+        "a0001": SOURCE,
+        "a0002": SOURCE,
+    }
+    assert "a0003" not in baselines and "b0003" not in baselines
+    with (work / "seeds" / "scenarios" / "theme_scenarios.csv").open(newline="") as f:
+        links = list(csv.DictReader(f))
+    themes = {
+        scenario: sorted(
+            tuple(v for k, v in row.items() if k != "scenario_id")
+            for row in links
+            if row["scenario_id"] == scenario
+        )
+        for scenario in (SOURCE, "a0002")
+    }
+    assert themes[SOURCE] and themes["a0002"] == themes[SOURCE]
 
 
 ENDPOINTS = ["statistics", "tiers", "timeseries", "annual_values", "scenarios"]
