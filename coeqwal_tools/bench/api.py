@@ -387,31 +387,46 @@ def run(db: DatabaseUrl, seconds: int = SECONDS, clients: int = CLIENTS) -> list
     return lines
 
 
-def alone(db: DatabaseUrl, seconds: int = 5, one_key: bool = False) -> list[str]:
-    """Each request type alone: 1 client for `seconds`, its average latency. With
-    `one_key`, the same scenario and variable every time (its data in memory)."""
+def alone_percentiles(
+    db: DatabaseUrl, seconds: int = 5, one_key: bool = False
+) -> dict[str, tuple[int, float, float]]:
+    """Each request type alone: 1 client for `seconds`, every transaction logged;
+    {request name: (transactions, p50 ms, p95 ms)}. With `one_key`, the same
+    scenario and variable every time (its data in memory): what a request costs
+    apart from reading its rows from disk."""
     draws, role_settings = _loaded(db)
     if one_key:
         draws = Draws(draws.scenarios[:1], draws.alternatives[:1], draws.variables[:1])
+    out: dict[str, tuple[int, float, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench_api_alone_") as tmp:
+        work = Path(tmp)
+        for i, request in enumerate(requests()):
+            path = work / f"request_{i:02d}.sql"
+            path.write_text(script(request, draws, role_settings))
+            args = [str(PGBENCH), "-n", "-M", "prepared", "-c", "1", "-T", str(seconds)]
+            args += ["--log", f"--log-prefix={work}/r{i:02d}", "-f", str(path)]
+            proc = subprocess.run(args, capture_output=True, text=True, env=_pgbench_env(db))
+            values = _latencies(work, f"r{i:02d}").get(0, [])
+            if proc.returncode != 0 or not values:
+                tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:]
+                raise RuntimeError(f"bench_api: pgbench failed: {' '.join(tail)}")
+            p50, p95 = np.percentile(values, [50, 95])
+            out[request.name] = (len(values), float(p50), float(p95))
+    return out
+
+
+def alone(db: DatabaseUrl, seconds: int = 5, one_key: bool = False) -> list[str]:
+    """The report lines of `alone_percentiles`."""
+    found = alone_percentiles(db, seconds, one_key)
+    draws, _ = _loaded(db)
     lines = [
         f"API requests alone (pgbench, 1 client, {seconds} s each, -M prepared, as web_anon, "
         f"{'one scenario and variable' if one_key else 'random scenarios and variables'}; "
-        f"{len(draws.scenarios)} scenario(s) drawn; database {db.database})",
-        f"{'average ms':>10}  request",
+        f"{len(draws.scenarios)} loaded scenario(s); database {db.database})",
+        f"{'n':>7}  {'p50 ms':>7}  {'p95 ms':>7}  request",
     ]
-    with tempfile.TemporaryDirectory() as tmp:
-        for request in requests():
-            path = Path(tmp) / "request.sql"
-            path.write_text(script(request, draws, role_settings))
-            args = [str(PGBENCH), "-n", "-M", "prepared", "-c", "1", "-T", str(seconds)]
-            proc = subprocess.run(
-                [*args, "-f", str(path)], capture_output=True, text=True, env=_pgbench_env(db)
-            )
-            found = re.search(r"latency average = ([\d.]+) ms", proc.stdout)
-            if proc.returncode != 0 or not found:
-                tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:]
-                raise RuntimeError(f"bench_api: pgbench failed: {' '.join(tail)}")
-            lines.append(f"{float(found.group(1)):10.3f}  {request.name}")
+    for name, (count, p50, p95) in found.items():
+        lines.append(f"{count:>7,}  {p50:7.3f}  {p95:7.3f}  {name}")
     return lines
 
 

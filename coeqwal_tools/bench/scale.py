@@ -42,6 +42,9 @@ IGNORED = shutil.ignore_patterns(
 )
 
 
+ALONE_SECONDS = 3  # per request type and key draw, in the latency step of each N
+
+
 def bench_id(n: int) -> str:
     """The n-th clone (a baseline)."""
     return f"b{n:04d}"
@@ -380,6 +383,12 @@ def run(db, env: dict[str, str], coeqwal: str, path: Path, steps: list[int], bud
         cpu = _cpu_times()
         api = bench_api.run(db, seconds=10, clients=2)
         api_steal = _steal_share(cpu, _cpu_times())
+        cpu = _cpu_times()
+        alone = {
+            keys: bench_api.alone_percentiles(db, seconds=ALONE_SECONDS, one_key=keys == "one")
+            for keys in ("one", "random")
+        }
+        alone_steal = _steal_share(cpu, _cpu_times())
         p95 = {}
         for line in api[2:]:
             if line.startswith("total:"):
@@ -397,6 +406,7 @@ def run(db, env: dict[str, str], coeqwal: str, path: Path, steps: list[int], bud
                 "families": families,
                 "p95": p95,
                 "api": api,
+                "alone": alone,
                 "step_seconds": time.monotonic() - step_start,
                 "nodes": (no_change_nodes, add_nodes),
             }
@@ -408,6 +418,13 @@ def run(db, env: dict[str, str], coeqwal: str, path: Path, steps: list[int], bud
         )
         for line in api[: 2 + len(p95) + 1]:
             print(f"    {line}")
+        print(
+            f"    each request type alone (1 client, {ALONE_SECONDS} s each; {alone_steal}), "
+            "p50 / p95 ms, one key | random keys:"
+        )
+        for name, (_n, p50, p95_one) in alone["one"].items():
+            _m, q50, q95 = alone["random"][name]
+            print(f"    {p50:7.3f} {p95_one:7.3f} | {q50:7.3f} {q95:7.3f}  {name}")
     _report(rows, db, time.monotonic() - run_start, load)
     return 0
 
@@ -444,6 +461,19 @@ def _report(rows: list[dict], db, spent: float, load_start) -> None:
         values = [r["p95"].get(name, float("nan")) for r in rows]
         ratio = values[-1] / values[0] if values[0] else float("nan")
         print(f"| {name} | " + " | ".join(f"{v:.2f}" for v in values) + f" | {ratio:.2f} |")
+    for keys, label in (
+        ("one", "the same scenario and variable every time (rows in memory)"),
+        ("random", "random scenarios and variables"),
+    ):
+        print(f"\nAPI p95 (ms), each request type alone (1 client, {ALONE_SECONDS} s), {label}:")
+        print(
+            "| request | " + " | ".join(f"N={r['scenarios']}" for r in rows) + " | last / first |"
+        )
+        print("|---|" + "---:|" * (len(rows) + 1))
+        for name in first["alone"][keys]:
+            values = [r["alone"][keys].get(name, (0, 0.0, float("nan")))[2] for r in rows]
+            ratio = values[-1] / values[0] if values[0] else float("nan")
+            print(f"| {name} | " + " | ".join(f"{v:.3f}" for v in values) + f" | {ratio:.2f} |")
     print(f"\nbytes at N = {last['scenarios']} by relation family (tables + TOAST + indexes):")
     print("| family | total | per scenario |")
     print("|---|---:|---:|")

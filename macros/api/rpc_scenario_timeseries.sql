@@ -36,6 +36,10 @@
         end if;
         -- One row per series, in the order the scenarios were requested; month_dates
         -- and monthly_values are aligned arrays (integer month arithmetic per month).
+        -- Each requested scenario is looked up on its own (a lateral subquery given
+        -- its id): the generic plan prunes the partitioned table to that scenario's
+        -- table when the lookup runs. `scenario_id = any(<array parameter>)` cannot
+        -- be pruned and read every scenario's table, a cost that grew with their number.
         return query
             select
                 series.scenario_id,
@@ -48,12 +52,21 @@
                     order by month_offset
                 ) as month_dates,
                 series.monthly_values
-            from {{ published_relation(ref('fct_series_values')) }} as series
+            from (
+                select requested_ids.scenario_id, min(requested_ids.position) as position
+                from unnest(scenario_timeseries.scenario_ids)
+                    with ordinality as requested_ids (scenario_id, position)
+                group by requested_ids.scenario_id
+            ) as requested
+            cross join lateral (
+                select * from {{ published_relation(ref('fct_series_values')) }} as scenario_series
+                where
+                    scenario_series.variable_key = scenario_timeseries.variable_key
+                    and scenario_series.scenario_id = requested.scenario_id
+                offset 0
+            ) as series
             cross join {{ api_series_first_month('series') }}
-            where
-                series.variable_key = scenario_timeseries.variable_key
-                and series.scenario_id = any(scenario_timeseries.scenario_ids)
-            order by array_position(scenario_timeseries.scenario_ids, series.scenario_id);
+            order by requested.position;
     end
     $function$;
     {{ api_function_privileges(

@@ -16,7 +16,7 @@
 {% macro scenario_store_scope(column='scenario_id') -%}
     {%- if var('audit', false) -%}
         true
-    {%- elif not execute -%}
+    {%- elif not execute or not scenario_store_registry_exists() -%}
         false
     {%- else -%}
         {%- set built -%}
@@ -47,8 +47,13 @@
                 database=node.database, schema=node.schema, identifier=node.alias, type='view'
             )}) -%}
         {%- endfor -%}
+        {%- set staged = nodes['stg_dss__series'] -%}
+        {%- if adapter.get_relation(staged.database, staged.schema, staged.identifier) is none -%}
+            {{ return('false') }}
+        {%- endif -%}
         {%- set target = published_relation(nodes['fct_series_values_compact']) -%}
         {%- set published = adapter.get_relation(target.database, target.schema, target.identifier) -%}
+        {%- set registry = scenario_store_registry_exists() -%}
         {%- set changed -%}
             select latest.scenario_id
             from (
@@ -64,13 +69,24 @@
                 ) as built on latest.scenario_id = built.scenario_id
                 where built.loaded_at is distinct from latest.loaded_at
             {%- endif %}
-            union
-            select built_parts.scenario_id
-            from {{ scenario_store_schema() }}.scenario_parts as built_parts
-            where built_parts.invocation_id = '{{ invocation_id }}'
+            {%- if registry %}
+                union
+                select built_parts.scenario_id
+                from {{ scenario_store_schema() }}.scenario_parts as built_parts
+                where built_parts.invocation_id = '{{ invocation_id }}'
+            {%- endif %}
         {%- endset -%}
         {{ scenario_id_in(column, scenario_ids_of(changed)) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- Whether the registry of per-scenario tables exists: not before the first
+    build (e.g. `dbt compile` or the SQL linter on a new database), when no
+    scenario has been computed. -#}
+{% macro scenario_store_registry_exists() -%}
+    {{ return(adapter.get_relation(
+        database=target.database, schema=scenario_store_schema(), identifier='scenario_parts'
+    ) is not none) }}
 {%- endmacro %}
 
 {#- What a node's tests are scoped by: 'store' when it is a scenario_store

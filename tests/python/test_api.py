@@ -1012,7 +1012,8 @@ def test_latency_benchmark_requests_are_the_api_and_return_data(api, test_db):
     """Each request `coeqwal bench` times is a real API statement that, run as
     web_anon like PostgREST, returns a non-empty body (a request answering []
     would measure nothing); then pgbench itself runs the mix for 2 s and the
-    report has a line per request type with transactions and the index plans.
+    report has a line per request type with transactions and the index plans,
+    and each request type run alone gives its percentiles.
     Latencies are the benchmark's to report, not asserted here."""
     from coeqwal_tools.bench import api as bench_api
 
@@ -1035,6 +1036,11 @@ def test_latency_benchmark_requests_are_the_api_and_return_data(api, test_db):
         line = next(r for r in report if r.startswith(request.name + " "))
         assert int(line[len(request.name) :].split()[0].replace(",", "")) > 0, line
     assert any(r.startswith("total: ") for r in report)
+    # Each request type alone, one key: every type ran, its percentiles ordered.
+    alone = bench_api.alone_percentiles(test_db, seconds=1, one_key=True)
+    assert list(alone) == [request.name for request in bench_api.requests()]
+    for name, (count, p50, p95) in alone.items():
+        assert count > 0 and 0 < p50 <= p95, (name, count, p50, p95)
     plans = "\n".join(report)
     # The per-scenario tables' keys (store.<model>__<scenario>__<build>).
     assert re.search(r"Index Scan using fct_series_values_compact__\w+_pkey", plans), plans

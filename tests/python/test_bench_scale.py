@@ -64,7 +64,7 @@ def test_settling_vacuums_what_the_added_scenario_wrote(scaled):
     sql = scaled["sql"]
     _seconds, tables = bench_scale._settle(scaled["url"], "b0002")
     published = sql(
-        "select format('store.%%I', relation_name) from store.scenario_parts"
+        "select format('store.%I', relation_name) from store.scenario_parts"
         " where scenario_id = 'b0002'"
         " and relation_name in (select relation_name from store.part_readers)"
     )
@@ -77,7 +77,7 @@ def test_settling_vacuums_what_the_added_scenario_wrote(scaled):
     assert tables == len(published) + 1
     vacuumed = dict(
         sql(
-            "select format('%%I.%%I', schemaname, relname), last_vacuum is not null"
+            "select format('%I.%I', schemaname, relname), last_vacuum is not null"
             " and last_analyze is not null from pg_stat_user_tables"
             " where schemaname in ('store', 'raw_dss')"
         )

@@ -415,3 +415,37 @@ def test_comparison_requests_read_the_scenario_and_its_baseline_only(served):
     finally:
         for _, conn in requests:
             conn.close()
+
+
+def test_timeseries_function_reads_the_requested_scenarios_only(served):
+    """/rpc/scenario_timeseries looks each requested scenario up on its own, so
+    its generic plan reads the requested scenarios' tables only, whatever the
+    number of scenarios (`scenario_id = any(<array parameter>)` is not pruned by
+    PostgreSQL: it read every scenario's table). Counted by the transaction's own
+    table statistics (pg_stat_xact_user_tables), rows in the order requested, a
+    repeated id once."""
+    url, _env, sql = served
+    scenarios = sorted(s for (s,) in sql("select scenario_id from api.scenarios where is_loaded"))
+    assert len(scenarios) >= 3, scenarios
+    requested = [scenarios[-1], scenarios[0], scenarios[-1]]
+    conn = web_anon_session(url, sql)
+    try:
+        with conn.cursor() as cur:
+            for _ in range(7):  # past the first calls, on the function's cached generic plan
+                cur.execute(
+                    "select scenario_id, month_count from api.scenario_timeseries(%s, %s)",
+                    ("S_SHSTA/STORAGE", requested),
+                )
+                rows = cur.fetchall()
+                cur.execute(
+                    "select relname from pg_stat_xact_user_tables where schemaname = 'store'"
+                    " and relname like 'fct\\_series\\_values\\_compact\\_\\_%%'"
+                    " and seq_scan + coalesce(idx_scan, 0) > 0"
+                )
+                read = sorted(name.split("__")[1] for (name,) in cur.fetchall())
+                conn.rollback()
+                assert [r[0] for r in rows] == [scenarios[-1], scenarios[0]]
+                assert all(count > 0 for _, count in rows), rows
+                assert read == sorted([scenarios[0], scenarios[-1]]), read
+    finally:
+        conn.close()

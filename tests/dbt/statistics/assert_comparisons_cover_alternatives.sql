@@ -15,16 +15,19 @@ statistics as (
 ),
 
 {#- The baselines of the scenarios in scope, whether this build computed them
-    or not, written as literals: the planner then reads their tables only. #}
+    or not, written as literals: the planner then reads their tables only
+    (none when nothing is in scope, e.g. compiled before the first build). #}
+{%- set scope = scenario_store_scope('scope.scenario_id') | trim -%}
 {%- set baselines_in_scope -%}
     select scope.baseline_scenario_id
     from {{ ref('dim_scenarios') }} as scope
-    where {{ scenario_store_scope('scope.scenario_id') }}
+    where {{ scope }}
 {%- endset %}
+{%- set baseline_ids = [] if scope == 'false' else scenario_ids_of(baselines_in_scope) %}
 
 baseline_statistics as (
     select * from {{ ref('fct_series_statistics_compact') }}
-    where {{ scenario_id_in('scenario_id', scenario_ids_of(baselines_in_scope)) }}
+    where {{ scenario_id_in('scenario_id', baseline_ids) }}
 ),
 
 comparisons as (
