@@ -8,7 +8,8 @@
     any privilege on them. EXECUTE is revoked from PUBLIC and granted to
     web_anon only; the comment is the OpenAPI description.
 
-    They are PL/pgSQL with one `return query`, not SQL functions: a SECURITY
+    They are PL/pgSQL with `return query` (once, or once per requested scenario
+    in scenario_timeseries), not SQL functions: a SECURITY
     DEFINER SQL function cannot be inlined and PostgreSQL 15 plans its body anew
     on every call (7 ms for the exceedance curve's body, twice its execution),
     while PL/pgSQL keeps the plan for the connection's lifetime, which is

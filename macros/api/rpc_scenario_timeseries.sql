@@ -23,6 +23,9 @@
     )
     {{ api_function_attributes() }}
     as $function$
+    declare
+        requested_id text;
+        returned text[] := '{}';
     begin
         -- A cap keeps one response bounded (8 series of 1,200 months at most).
         if cardinality(scenario_timeseries.scenario_ids) > {{ max_scenarios }} then
@@ -34,39 +37,35 @@
                 ),
                 hint = 'Split the scenarios over several requests.';
         end if;
-        -- One row per series, in the order the scenarios were requested; month_dates
-        -- and monthly_values are aligned arrays (integer month arithmetic per month).
-        -- Each requested scenario is looked up on its own (a lateral subquery given
-        -- its id): the generic plan prunes the partitioned table to that scenario's
-        -- table when the lookup runs. `scenario_id = any(<array parameter>)` cannot
-        -- be pruned and read every scenario's table, a cost that grew with their number.
-        return query
-            select
-                series.scenario_id,
-                series.unit_code,
-                series.start_month,
-                series.month_count,
-                array(
-                    select {{ api_month_date('first_month.month_number + month_offset') }}
-                    from generate_series(0, series.month_count - 1) as month_offset
-                    order by month_offset
-                ) as month_dates,
-                series.monthly_values
-            from (
-                select requested_ids.scenario_id, min(requested_ids.position) as position
-                from unnest(scenario_timeseries.scenario_ids)
-                    with ordinality as requested_ids (scenario_id, position)
-                group by requested_ids.scenario_id
-            ) as requested
-            cross join lateral (
-                select * from {{ published_relation(ref('fct_series_values')) }} as scenario_series
+        -- One row per series, in the order the scenarios were requested (a repeated
+        -- id once); month_dates and monthly_values are aligned arrays (integer month
+        -- arithmetic per month). One lookup per scenario, its id a parameter of the
+        -- cached generic plan, which is pruned to that scenario's table when it
+        -- starts. `scenario_id = any(<array parameter>)` is not pruned and read
+        -- every scenario's table; a lateral lookup per id is pruned only as it runs,
+        -- after every scenario's index was opened: both grew with the number of
+        -- scenarios.
+        foreach requested_id in array scenario_timeseries.scenario_ids loop
+            continue when requested_id is null or requested_id = any(returned);
+            returned := returned || requested_id;
+            return query
+                select
+                    series.scenario_id,
+                    series.unit_code,
+                    series.start_month,
+                    series.month_count,
+                    array(
+                        select {{ api_month_date('first_month.month_number + month_offset') }}
+                        from generate_series(0, series.month_count - 1) as month_offset
+                        order by month_offset
+                    ) as month_dates,
+                    series.monthly_values
+                from {{ published_relation(ref('fct_series_values')) }} as series
+                cross join {{ api_series_first_month('series') }}
                 where
-                    scenario_series.variable_key = scenario_timeseries.variable_key
-                    and scenario_series.scenario_id = requested.scenario_id
-                offset 0
-            ) as series
-            cross join {{ api_series_first_month('series') }}
-            order by requested.position;
+                    series.variable_key = scenario_timeseries.variable_key
+                    and series.scenario_id = requested_id;
+        end loop;
     end
     $function$;
     {{ api_function_privileges(

@@ -315,6 +315,65 @@ def test_raw_series_tests_check_the_scenarios_a_build_computed(warehouse, sql):
         sql("delete from raw_dss.dss_series where file_role = 'XX'")
 
 
+def test_one_read_of_the_comparison_views_checks_their_keys(warehouse, sql):
+    """The comparison views are checked at build time by one read each
+    (assert_comparison_views_are_well_formed), their per-column tests, which
+    recompute the comparisons once per test, being tagged audit: the build ran
+    the one check and none of those; and the check finds a repeated key and an
+    unknown variable put into fct_series_comparisons_compact (its view replaced
+    by one that adds the two rows), run by the audit, which checks every scenario."""
+    check = "test.coeqwal.assert_comparison_views_are_well_formed"
+    assert coeqwal("build").returncode == 0  # whole project (earlier tests build selections)
+    build_id = latest_build(sql, "build")[0]
+    ran = dict(
+        sql(
+            "select unique_id, status from ops.dbt_node_results where invocation_id = %s"
+            " and unique_id like 'test.%%'",
+            (build_id,),
+        )
+    )
+    assert ran.get(check) == "pass", sorted(ran)
+    per_column = [
+        name
+        for name in ran
+        if any(view in name for view in ("series_comparisons", "year_type_comparisons", "api_comp"))
+        and name.split(".")[2].startswith(("not_null", "relationships", "unique"))
+    ]
+    assert per_column == [], per_column
+
+    view = "marts.fct_series_comparisons_compact"
+    ((definition,),) = sql("select pg_get_viewdef(%s::regclass)", (view,))
+    columns = [
+        name
+        for (name,) in sql(
+            "select column_name from information_schema.columns where table_schema = 'marts'"
+            " and table_name = 'fct_series_comparisons_compact' order by ordinal_position"
+        )
+    ]
+    names = ", ".join(f'"{c}"' for c in columns)
+    unknown = ", ".join("'NO/SUCH'" if c == "variable_key" else f'"{c}"' for c in columns)
+    original = definition.rstrip().rstrip(";")
+    sql(
+        f"create or replace view {view} as "
+        f"with original as ({original}) "
+        f"select {names} from original "
+        f"union all (select {names} from original order by scenario_id, variable_key, period limit 1) "
+        f"union all (select {unknown} from original order by scenario_id, variable_key, period limit 1)"
+    )
+    try:
+        failed = coeqwal("audit", check=False)
+        assert failed.returncode == 1, failed.stdout[-2000:]
+        audit_id = latest_build(sql, "audit")[0]
+        assert sql(
+            "select status, failures from ops.dbt_node_results where invocation_id = %s"
+            " and unique_id = %s",
+            (audit_id, check),
+        ) == [("fail", 2)]
+    finally:
+        sql(f"create or replace view {view} as {original}")
+    assert sql(f"select count(*) from {view} where variable_key = 'NO/SUCH'") == [(0,)]
+
+
 def _insert_raw_copy(
     sql, b_part: str, values: str, month_count: int, precision: str = "float32"
 ) -> None:
