@@ -148,42 +148,44 @@ failures as (
     from repeated_keys
     union all
     select
-        relation_name,
+        pairs.relation_name,
         'scenario or baseline not in dim_scenarios' as failure,
-        scenario_id,
-        baseline_scenario_id as detail
+        pairs.scenario_id,
+        pairs.baseline_scenario_id as detail
     from pairs
-    where
-        not exists (select 1 from scenarios where scenarios.scenario_id = pairs.scenario_id)
-        or not exists (
-            select 1 from scenarios where scenarios.scenario_id = pairs.baseline_scenario_id
-        )
+    left join scenarios as compared on pairs.scenario_id = compared.scenario_id
+    left join scenarios as baselines on pairs.baseline_scenario_id = baselines.scenario_id
+    where compared.scenario_id is null or baselines.scenario_id is null
     union all
     select
-        relation_name,
+        compared_variables.relation_name,
         'variable not in dim_variables' as failure,
         null as scenario_id,
-        variable_key as detail
+        compared_variables.variable_key as detail
     from compared_variables
-    where not exists (
-        select 1 from variables where variables.variable_key = compared_variables.variable_key
-    )
+    left join variables on compared_variables.variable_key = variables.variable_key
+    where variables.variable_key is null
     union all
     select
-        relation_name,
+        long_comparisons.relation_name,
         'a key is null, or the statistic is not in statistic_types' as failure,
-        scenario_id,
-        concat_ws(' ', variable_key, period, statistic_code, baseline_scenario_id) as detail
+        long_comparisons.scenario_id,
+        concat_ws(
+            ' ',
+            long_comparisons.variable_key,
+            long_comparisons.period,
+            long_comparisons.statistic_code,
+            long_comparisons.baseline_scenario_id
+        ) as detail
     from long_comparisons
+    left join statistic_types
+        on long_comparisons.statistic_code = statistic_types.statistic_code
     where
-        scenario_id is null
-        or variable_key is null
-        or period is null
-        or baseline_scenario_id is null
-        or not exists (
-            select 1 from statistic_types
-            where statistic_types.statistic_code = long_comparisons.statistic_code
-        )
+        long_comparisons.scenario_id is null
+        or long_comparisons.variable_key is null
+        or long_comparisons.period is null
+        or long_comparisons.baseline_scenario_id is null
+        or statistic_types.statistic_code is null
 )
 
 select * from failures
