@@ -4,9 +4,13 @@
     statistic codes known. The per-column tests of these views check the same
     one column at a time and so recompute the comparisons once per test (7-9 s
     each for a full-size alternative): they carry the tag audit, and
-    `coeqwal audit` runs them on every scenario. The long views
-    (fct_series_comparisons, api_comparisons) unpivot the compact ones: they are
-    read for one series of each scenario.
+    `coeqwal audit` runs them on every scenario. The long view
+    fct_series_comparisons unpivots the compact one: it is read for one series
+    of each scenario. api_comparisons (a projection of fct_series_comparisons)
+    is not read here: a build that selects the statistics but not the api
+    schema replaces tables the api view reads, which drops the view until the
+    build ends, and a test of this node runs whenever one of its parents is
+    selected. Its own tests run in `coeqwal audit`.
 -#}
 {%- set scope = scenario_store_scope() | trim -%}
 {%- set first_variable -%}
@@ -49,16 +53,6 @@ long_comparisons as (
         statistic_code,
         baseline_scenario_id
     from {{ ref('fct_series_comparisons') }}
-    where {{ scope }} and {{ scenario_id_in('variable_key', sampled) }}
-    union all
-    select
-        'api_comparisons' as relation_name,
-        scenario_id,
-        variable_key,
-        period,
-        statistic_code,
-        baseline_scenario_id
-    from {{ ref('api_comparisons') }}
     where {{ scope }} and {{ scenario_id_in('variable_key', sampled) }}
 ),
 
