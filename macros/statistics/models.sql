@@ -91,8 +91,15 @@ select * from final
     statistics rows, so it is always the published statistics' comparison and
     costs no storage and no build time.
 -#}
-{% macro statistics_comparisons_compact_model(statistics_relation, extra_keys=[]) %}
+{% macro statistics_comparisons_compact_model(statistics_relation, extra_keys=[], baseline_lookup='subquery') %}
 {%- set keys = ['variable_key'] + extra_keys + ['period'] %}
+{%- if baseline_lookup not in ['subquery', 'function'] or (baseline_lookup == 'function' and extra_keys) -%}
+    {{ exceptions.raise_compiler_error(
+        "statistics_comparisons_compact_model: baseline_lookup is 'subquery' or 'function' "
+        ~ "(the function reads fct_series_statistics_compact: no extra keys), got "
+        ~ baseline_lookup ~ " with " ~ extra_keys
+    ) }}
+{%- endif %}
 with
 
 {#- not materialized: each use is an index lookup on the filtered keys. #}
@@ -115,13 +122,16 @@ series_pairs as (
     where scenarios.baseline_scenario_id is not null
 ),
 
-{#- The baseline's rows of each series, looked up once per series (offset 0
-    keeps the lookup a subquery given the baseline's id): the published
-    statistics are pruned to the baseline's partition when the lookup runs.
-    A lookup per row would unpack the baseline's series once per period
+{#- The baseline's rows of each series, looked up once per series: a lookup
+    per row would unpack the baseline's series once per period
     (macros/publish/packing.sql); a join would read the series in every
     scenario's partition. The series' keys are the pair's, so that a filter
-    on them reaches the pairs. #}
+    on them reaches the pairs. 'subquery' (offset 0 keeps it a subquery given
+    the baseline's id) is pruned to the baseline's partition as it runs: cheap
+    per series when a whole scenario is read, but every query plans a scan of
+    every scenario's partition first. 'function' (series_statistics_of, the
+    API's lookup) plans one lookup per connection, pruned when it starts:
+    a request's cost does not grow with the number of scenarios. #}
 baseline_rows as (
     select
         series_pairs.scenario_id,
@@ -137,6 +147,13 @@ baseline_rows as (
         baseline_series.quantile_values,
         baseline_series.loaded_at
     from series_pairs
+    {%- if baseline_lookup == 'function' %}
+    cross join lateral {{ statistics_relation.schema }}.series_statistics_of(
+        '{{ statistics_relation.include(database=false) }}'::regclass,
+        series_pairs.baseline_scenario_id,
+        series_pairs.variable_key
+    ) as baseline_series
+    {%- else %}
     cross join lateral (
         select * from statistics as baseline_series
         where
@@ -144,6 +161,7 @@ baseline_rows as (
             and baseline_series.variable_key = series_pairs.variable_key
         offset 0
     ) as baseline_series
+    {%- endif %}
 ),
 
 final as (

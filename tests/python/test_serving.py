@@ -379,42 +379,115 @@ def test_api_requests_reuse_a_generic_plan_pruned_to_the_scenario(served):
         conn.close()
 
 
+def store_tables_in_plan(plan) -> list[str]:
+    """Every store table a plan holds, run or not (a pruned subplan is not held)."""
+    found = []
+
+    def walk(node):
+        if node.get("Schema") == "store":
+            found.append(node["Relation Name"])
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(plan["Plan"])
+    return found
+
+
+def statistics_tables_read(cur, statement: str, args) -> set[str]:
+    """The scenarios whose fct_series_statistics_compact table `statement` read,
+    reads inside functions included: the session's own table statistics
+    (pg_stat_xact_user_tables) before and after it, since they also hold
+    counts of earlier transactions not yet reported."""
+    counts = (
+        "select relname, seq_scan + coalesce(idx_scan, 0) from pg_stat_xact_user_tables"
+        " where schemaname = 'store'"
+        " and relname like 'fct\\_series\\_statistics\\_compact\\_\\_%'"
+    )
+    cur.execute(counts)
+    before = dict(cur.fetchall())
+    cur.execute(statement, args)
+    assert cur.rowcount > 0
+    cur.execute(counts)
+    after = dict(cur.fetchall())
+    return {name.split("__")[1] for name, n in after.items() if n > before.get(name, 0)}
+
+
 def test_comparison_requests_read_the_scenario_and_its_baseline_only(served):
     """A /comparisons request reads two statistics tables, the scenario's and its
-    baseline's, whatever the number of scenarios: the baseline's series is looked
-    up with the baseline's id as a parameter, so its partitioned table is pruned
-    when the lookup runs (joined directly, every scenario's table was read). The
-    year-type comparisons are written by the same macro and read alike."""
+    baseline's, whatever the number of scenarios, and its plan holds the
+    scenario's table only: the baseline is looked up by
+    marts.series_statistics_of, whose own generic plan is pruned to the
+    baseline's table when it starts. The marts' comparison views look the
+    baseline up in the view: they read the same two tables, but their plan holds
+    every scenario's table (pruned as it runs), so their cost per request grows
+    with the number of scenarios."""
     url, _env, sql = served
     baselines = dict(
         sql("select scenario_id, baseline_scenario_id from api.scenarios where is_loaded")
     )
     alternatives = {a: b for a, b in baselines.items() if b is not None and b != a}
     assert alternatives and len(baselines) >= 3, baselines
-    requests = [
-        ("api.comparisons", web_anon_session(url, sql)),
-        ("marts.fct_year_type_comparisons_compact", psycopg2.connect(url.url())),
-    ]
+    statement = "select * from {} where scenario_id = $1 and variable_key = 'S_SHSTA/STORAGE'"
+    conn = web_anon_session(url, sql)
     try:
-        for view, conn in requests:
-            with conn.cursor() as cur:
-                cur.execute("set plan_cache_mode = force_generic_plan")
-                cur.execute(
-                    f"prepare request(text) as select * from {view}"
-                    " where scenario_id = $1 and variable_key = 'S_SHSTA/STORAGE'"
-                )
+        with conn.cursor() as cur:
+            cur.execute(f"prepare request(text) as {statement.format('api.comparisons')}")
+            for _ in range(7):  # past the function's first calls, on its cached generic plan
                 for scenario_id, baseline_id in alternatives.items():
-                    read, _removed, plan = executed_reads(
+                    _read, _removed, plan = executed_reads(
                         cur, "execute request(%s)", (scenario_id,)
                     )
-                    cur.execute("execute request(%s)", (scenario_id,))
-                    assert cur.rowcount > 0, view
-                    assert {name.split("__")[1] for name in read} == {scenario_id, baseline_id}, (
-                        plan
-                    )
+                    conn.rollback()
+                    held = store_tables_in_plan(plan)
+                    assert {name.split("__")[1] for name in held} == {scenario_id}, plan
+                    read = statistics_tables_read(cur, "execute request(%s)", (scenario_id,))
+                    assert read == {scenario_id, baseline_id}
+                    conn.rollback()
     finally:
-        for _, conn in requests:
-            conn.close()
+        conn.close()
+    conn = psycopg2.connect(url.url())
+    try:
+        with conn.cursor() as cur:
+            cur.execute("set plan_cache_mode = force_generic_plan")
+            cur.execute(
+                "prepare request(text) as "
+                + statement.format("marts.fct_year_type_comparisons_compact")
+            )
+            for scenario_id, baseline_id in alternatives.items():
+                read, _removed, plan = executed_reads(cur, "execute request(%s)", (scenario_id,))
+                assert {name.split("__")[1] for name in read} == {scenario_id, baseline_id}, plan
+                assert len(store_tables_in_plan(plan)) > len(baselines), plan
+    finally:
+        conn.close()
+
+
+def test_the_api_comparisons_are_the_marts_comparisons(served):
+    """api.comparisons (the baseline looked up by marts.series_statistics_of) holds
+    exactly the rows of marts.fct_series_comparisons (looked up in the view),
+    bit for bit; series_statistics_of reads fct_series_statistics_compact only."""
+    _url, _env, sql = served
+    columns = (
+        "scenario_id, variable_key, period, statistic_code, baseline_scenario_id, value_unit,"
+        " value, baseline_value, difference, percent_difference"
+    )
+    [(api_rows, marts_rows, only_api, only_marts)] = sql(
+        f"""
+        with api_rows as (select {columns} from api.comparisons),
+        marts_rows as (select {columns} from marts.fct_series_comparisons)
+        select
+            (select count(*) from api_rows),
+            (select count(*) from marts_rows),
+            (select count(*) from (select * from api_rows except all select * from marts_rows) a),
+            (select count(*) from (select * from marts_rows except all select * from api_rows) m)
+        """
+    )
+    assert api_rows > 0 and api_rows == marts_rows
+    assert (only_api, only_marts) == (0, 0)
+    with pytest.raises(psycopg2.errors.InvalidParameterValue, match="reads fct_series_statistics"):
+        sql(
+            "select * from marts.series_statistics_of("
+            "'marts.fct_year_type_statistics_compact'::regclass, 's0020', 'S_SHSTA/STORAGE')"
+        )
 
 
 def test_timeseries_function_reads_the_requested_scenarios_only(served):

@@ -2,7 +2,10 @@
     config(
         pre_hook="set local work_mem = '256MB'",
         packed_by=['variable_key'],
-        post_hook=["{{ statistics_create_exceedance_curve_function() }}"]
+        post_hook=[
+            "{{ statistics_create_exceedance_curve_function() }}",
+            "{{ statistics_create_series_statistics_of_function() }}"
+        ]
     )
 }}
 
