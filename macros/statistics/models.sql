@@ -127,11 +127,11 @@ series_pairs as (
     (macros/publish/packing.sql); a join would read the series in every
     scenario's partition. The series' keys are the pair's, so that a filter
     on them reaches the pairs. 'subquery' (offset 0 keeps it a subquery given
-    the baseline's id) is pruned to the baseline's partition as it runs: cheap
-    per series when a whole scenario is read, but every query plans a scan of
-    every scenario's partition first. 'function' (series_statistics_of, the
-    API's lookup) plans one lookup per connection, pruned when it starts:
-    a request's cost does not grow with the number of scenarios. #}
+    the baseline's id) is pruned to the baseline's partition as it runs, so
+    its plan holds every scenario's partition. 'function' (series_statistics_of,
+    the API's lookup) plans one lookup per connection, pruned when it starts;
+    the marts' views keep the subquery, which a build's tests read over the
+    UNION ALL views of the build (docs/design.md). #}
 baseline_rows as (
     select
         series_pairs.scenario_id,

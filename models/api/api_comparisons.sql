@@ -4,8 +4,8 @@
     The rows of fct_series_comparisons, computed by the same macros, except
     that the baseline is looked up with marts.series_statistics_of: a request
     then plans the requested scenario's partition only, where the marts' view
-    plans a scan of every scenario's partition (docs/design.md, "The API at
-    100 scenarios").
+    plans a scan of every scenario's partition (docs/design.md, "Build and
+    publish").
 -#}
 {%- set series_comparisons_compact = statistics_comparisons_compact_model(
     ref('fct_series_statistics_compact'), baseline_lookup='function'
