@@ -485,6 +485,16 @@ def test_terraform_storage_database_and_secrets():
         assert re.search(setting, db), setting
     params = _resources("database")["aws_db_parameter_group.this"]
     assert 'family      = "postgres15"' in params
+    # The lock table of RDS as large as the embedded server's (a generic plan
+    # locks one partition per scenario), set at the next reboot.
+    from coeqwal_tools.localdb import SERVER_SETTINGS
+
+    main_tf = (TERRAFORM / "modules" / "database" / "main.tf").read_text()
+    locks = re.search(r'max_locks_per_transaction\s*=\s*"(\d+)"', main_tf)
+    assert locks and locks.group(1) == SERVER_SETTINGS["max_locks_per_transaction"]
+    assert int(locks.group(1)) >= 1024
+    static = re.search(r"static_parameters\s*=\s*\[([^]]*)\]", main_tf).group(1)
+    assert '"max_locks_per_transaction"' in static
     variables = declared(TERRAFORM / "modules" / "database", "variable")
     assert re.search(r'default\s*=\s*"15"', variables["engine_version"])
 

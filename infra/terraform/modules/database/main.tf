@@ -40,10 +40,14 @@ locals {
     # No JIT: compiling a build's large queries costs more than it saves, and
     # the API's lookups gain nothing from it.
     jit = "0"
+    # A generic plan locks every partition (one per scenario) of each
+    # partitioned table it names: the lock table must hold the API pool's
+    # requests at hundreds of scenarios (docs/scaling.md). Static.
+    max_locks_per_transaction = "1024"
     # Static: applied at the next reboot.
     shared_preload_libraries = "pg_stat_statements"
   }
-  static_parameters = ["shared_preload_libraries"]
+  static_parameters = ["shared_preload_libraries", "max_locks_per_transaction"]
 }
 
 resource "aws_db_parameter_group" "this" {
