@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ingest import guard
 from ingest.config import PROJECT_ROOT, DatabaseUrl, active_database
+from ingest.dss import loads as dss_loads
 
 
 class BuildError(Exception):
@@ -264,6 +265,11 @@ def _build_locked(
     from ingest import ops, publish
 
     ops.ensure_ops_tables(db)
+    conn = ops.connect(db)
+    try:
+        dss_loads.ensure_committed(conn)
+    finally:
+        conn.close()
     shadow = select is None
     loads: dict[str, str] = {}
     if shadow:
@@ -371,12 +377,12 @@ def check_source_freshness(db: DatabaseUrl, extra: list[str] | None = None) -> s
     conn = ops.connect(db)
     try:
         with conn.cursor() as cur:
-            cur.execute("select to_regclass('raw_dss.dss_series') is not null")
+            cur.execute("select to_regclass(%s) is not null", (dss_loads.TABLE,))
             landed = cur.fetchone()[0]
     finally:
         conn.close()
     if not landed:
-        print("source freshness: nothing loaded yet (no raw_dss.dss_series)")
+        print(f"source freshness: nothing loaded yet (no {dss_loads.TABLE})")
         return "pass"
     code, artifact = run_dbt_recorded(["source", "freshness"], db, quiet=True, extra=extra)
     results = artifact.get("results", [])

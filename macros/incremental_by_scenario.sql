@@ -2,9 +2,9 @@
     Incremental by scenario. Deciding what to rebuild reads metadata only: the
     registry of the per-scenario tables (store.scenario_parts: the load and
     parameters each table was computed from) and, for the first mart above the
-    raw layer, one max(loaded_at) per scenario of the raw series. No fact row
-    is scanned, so a build that changes nothing costs the same at 1 or 100
-    scenarios.
+    raw layer, the raw loads (raw_dss.dss_loads: one row per scenario, written
+    with its partition). No fact row is scanned, so a build that changes
+    nothing costs the same at 1 or 100 scenarios.
 -#}
 
 {#-
@@ -91,5 +91,41 @@
                 '{{ scenario_id | replace("'", "''") }}'{{ ', ' if not loop.last }}
             {%- endfor -%}
         )
+    {%- endif -%}
+{%- endmacro %}
+
+{#- SQL of one row per scenario of the raw DSS series (scenario_id, loaded_at,
+    series_count): the load its partition holds. Read from raw_dss.dss_loads,
+    which the loader writes in the transaction that swaps the partition in; a
+    database whose series landed before that table existed reads the same from
+    the series themselves (one scan; `coeqwal build` creates the table first).
+    The sources are found in dbt's graph, so that tests compiled while the
+    build runs can call it. -#}
+{% macro raw_dss_loads_sql() -%}
+    {%- set found = {} -%}
+    {%- if execute -%}
+        {%- for source in graph.sources.values() if source.source_name == 'raw_dss' -%}
+            {%- set relation = adapter.get_relation(source.database, source.schema, source.identifier) -%}
+            {%- if relation is not none -%}
+                {%- do found.update({source.name: relation}) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- if 'dss_loads' in found -%}
+        select
+            raw_loads.scenario_id::text as scenario_id,
+            raw_loads.ingested_at at time zone 'UTC' as loaded_at,
+            raw_loads.series_count
+        from {{ found['dss_loads'] }} as raw_loads
+    {%- elif 'dss_series' in found -%}
+        select
+            raw_series.scenario_id::text as scenario_id,
+            max(raw_series.ingested_at) at time zone 'UTC' as loaded_at,
+            count(*)::integer as series_count
+        from {{ found['dss_series'] }} as raw_series
+        group by raw_series.scenario_id
+    {%- else -%}
+        select null::text as scenario_id, null::timestamp as loaded_at, null::integer as series_count
+        where false
     {%- endif -%}
 {%- endmacro %}

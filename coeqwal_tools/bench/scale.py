@@ -137,6 +137,7 @@ def clone_scenarios(db, source: str, targets: list[str]) -> float:
     (at N = 26 they halved the API's requests/s). A real load writes one
     scenario at a time."""
     from ingest import ops
+    from ingest.dss import loads as dss_loads
     from ingest.dss.pipeline import _partition_name
 
     started = time.monotonic()
@@ -160,6 +161,8 @@ def clone_scenarios(db, source: str, targets: list[str]) -> float:
                     f"alter table raw_dss.dss_series attach partition {part} for values in (%s)",
                     (target,),
                 )
+                dss_loads.ensure(cur)
+                dss_loads.record(cur, target, dss_loads.summary_of(cur, part))
                 cur.execute(
                     "insert into ops.ingest_runs (kind, scenario_id, status, files, series_read, "
                     "series_skipped, values_loaded, null_values, seconds) "

@@ -18,7 +18,9 @@ Loading semantics:
   own (`raw_dss_load_<pid>_<time>`), then in ONE short transaction drops the
   scenario's previous partition and attaches the new table in its place
   (`_swap_in`): the values are written once, a failure or a kill at any point
-  leaves the previous state intact, and a rerun never duplicates;
+  leaves the previous state intact, and a rerun never duplicates; the same
+  transaction records the load in `raw_dss.dss_loads` (one row per scenario,
+  what a build reads to find the scenarios to compute: `ingest/dss/loads.py`);
 - the file is validated (version, header, catalog) before anything is extracted;
   HEC's integrity check runs alongside the reading and a failure there ends the
   extract before anything is loaded; every run, failed or not, is recorded in
@@ -44,7 +46,7 @@ import pyarrow.compute as pc
 from ingest import dlt_settings
 from ingest import guard as build_guard
 from ingest.config import STATE_DIR, DatabaseUrl, active_database
-from ingest.dss import checks, reader
+from ingest.dss import checks, loads, reader
 from ingest.errors import IngestError, one_line, root_cause
 from ingest.ops import record_ingest_run
 
@@ -589,7 +591,7 @@ def _load(db, workdir, scenario_id, prepared, result, progress) -> None:
 
 
 RUN_SCHEMA_PREFIX = f"{DATASET}_load_"
-SWAP_LOCK = "raw_dss.dss_series swap"
+SWAP_LOCK = loads.SWAP_LOCK
 
 
 def _ident(name: str) -> str:
@@ -654,8 +656,11 @@ def _swap_in(conn, run_schema: str, scenario_id: str) -> None:
     conn.autocommit = False
     try:
         with conn.cursor() as cur:
+            # Read before any lock: the run's table is this run's alone.
+            summary = loads.summary_of(cur, f"{_ident(run_schema)}.{TABLE}")
             build_guard.wait_for_build(cur, f"publishing the load of {scenario_id}")
             cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (SWAP_LOCK,))
+            loads.ensure(cur)  # before the swap: a first fill reads the other scenarios
             cur.execute(
                 "select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace "
                 "where n.nspname = %s and c.relname = %s",
@@ -714,6 +719,7 @@ def _swap_in(conn, run_schema: str, scenario_id: str) -> None:
                 "for values in (%s)",
                 (scenario_id,),
             )
+            loads.record(cur, scenario_id, summary)
         conn.commit()
     except BaseException:
         conn.rollback()

@@ -56,11 +56,7 @@
         {%- set registry = scenario_store_registry_exists() -%}
         {%- set changed -%}
             select latest.scenario_id
-            from (
-                select raw_series.scenario_id, max(raw_series.loaded_at) as loaded_at
-                from {{ nodes['stg_dss__series'] }} as raw_series
-                group by raw_series.scenario_id
-            ) as latest
+            from ({{ raw_dss_loads_sql() }}) as latest
             {%- if published is not none and published.type == 'view' %}
                 left join (
                     select parts.scenario_id, max(parts.loaded_at) as loaded_at

@@ -154,11 +154,32 @@ baseline_rows as (
         series_pairs.variable_key
     ) as baseline_series
     {%- else %}
+    {#- One branch per baseline named in dim_scenarios when this view is
+        created, its id a literal: the planner keeps that baseline's table
+        only, where a lookup by parameter costs one step per scenario of a
+        build's UNION ALL views (tests read them) at every series. The last
+        branch looks up any other baseline (none, unless dim_scenarios changed
+        after the view was created); each branch is skipped whole, by a
+        one-time filter, for a series of another baseline. #}
+    {%- set baseline_ids = scenario_ids_of(
+        'select scenarios.baseline_scenario_id from ' ~ ref('dim_scenarios') ~ ' as scenarios'
+    ) %}
     cross join lateral (
-        select * from statistics as baseline_series
-        where
-            baseline_series.scenario_id = series_pairs.baseline_scenario_id
-            and baseline_series.variable_key = series_pairs.variable_key
+        select * from (
+            {%- for baseline_id in baseline_ids %}
+            select * from statistics as baseline_series
+            where
+                series_pairs.baseline_scenario_id = '{{ baseline_id | replace("'", "''") }}'
+                and baseline_series.scenario_id = '{{ baseline_id | replace("'", "''") }}'
+                and baseline_series.variable_key = series_pairs.variable_key
+            union all
+            {%- endfor %}
+            select * from statistics as baseline_series
+            where
+                not ({{ scenario_id_in('series_pairs.baseline_scenario_id', baseline_ids) }})
+                and baseline_series.scenario_id = series_pairs.baseline_scenario_id
+                and baseline_series.variable_key = series_pairs.variable_key
+        ) as baseline_lookups
         offset 0
     ) as baseline_series
     {%- endif %}

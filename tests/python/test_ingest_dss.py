@@ -73,6 +73,33 @@ def scenario_state(q, scenario_id: str):
     )[0]
 
 
+def loads_disagreeing_with_series(q) -> list:
+    """Scenarios where raw_dss.dss_loads (what a build reads to find what changed)
+    and the raw series disagree on the latest load or the series count."""
+    return q(
+        """
+        select coalesce(series.scenario_id, loads.scenario_id), series.latest,
+            loads.ingested_at, series.counted, loads.series_count
+        from (
+            select scenario_id::text, max(ingested_at) as latest, count(*)::int as counted
+            from raw_dss.dss_series group by scenario_id
+        ) as series
+        full join raw_dss.dss_loads as loads on loads.scenario_id = series.scenario_id
+        where series.latest is distinct from loads.ingested_at
+            or series.counted is distinct from loads.series_count
+        """
+    )
+
+
+def load_record(q, scenario_id: str) -> list:
+    """The scenario's row of raw_dss.dss_loads, written when its partition was."""
+    return q(
+        "select ingested_at, series_count, recorded_at from raw_dss.dss_loads"
+        " where scenario_id = %s",
+        (scenario_id,),
+    )
+
+
 @pytest.fixture(scope="module")
 def sample_series(sample_files) -> int:
     """Monthly series in a sample file, counted by an independent pydsstools read."""
@@ -203,12 +230,18 @@ def test_end_of_period_stamps_map_to_the_month_they_close(v7_loaded, q):
 
 def test_reingest_is_idempotent_and_recorded(v7_loaded, q):
     before = scenario_state(q, "real_v7")
+    record = load_record(q, "real_v7")
+    assert [r[1] for r in record] == [162]
     proc = ingest("--scenario", "real_v7", str(v7_loaded))
     assert "unchanged" in proc.stdout  # same file, same SHA-256: nothing re-read
     assert scenario_state(q, "real_v7") == before
+    assert load_record(q, "real_v7") == record  # not even rewritten
     proc = ingest("--scenario", "real_v7", "--force", str(v7_loaded))
     assert "162 series" in proc.stdout  # reloaded in full: same rows, same values
     assert scenario_state(q, "real_v7") == before
+    # A new load of the same rows: a build recomputes the scenario.
+    assert load_record(q, "real_v7")[0][0] > record[0][0]
+    assert loads_disagreeing_with_series(q) == []
     runs = q(
         "select status, series_read, values_loaded, null_values, files->0->>'sha256', "
         "(files->0->>'dss_version')::int, (files->0->>'size_bytes')::bigint "
@@ -269,9 +302,11 @@ def test_bad_files_fail_cleanly_and_keep_previous_data(v7_loaded, q, tmp_path, d
         bad.write_bytes(b"")
     elif damage == "text":
         bad.write_text("this is not a DSS file\n" * 100)
+    record = load_record(q, "real_v7")
     line = one_error_line(ingest("--scenario", "real_v7", str(bad), check=False))
     assert "bad.dss" in line
     assert scenario_state(q, "real_v7") == before
+    assert load_record(q, "real_v7") == record
     if damage != "missing":
         assert not bad.exists() or bad.stat().st_size == len(bad.read_bytes())  # untouched
 
@@ -549,6 +584,7 @@ def test_kill_at_any_point_leaves_previous_state(db, q, medium_file, sample_file
             ingest("--scenario", "killme", str(sample_files["s0020"]))
             state = scenario_state(q, "killme")
         assert state == before, f"killed at {fraction:.0%} of a run"
+        assert loads_disagreeing_with_series(q) == [], f"killed at {fraction:.0%} of a run"
     ingest("--scenario", "killme", str(medium_file))
     assert scenario_state(q, "killme") == scenario_state(q, "killme_timing")
     assert scenario_state(q, "killme")[0] == 3000
@@ -576,7 +612,8 @@ def test_a_table_from_before_partitioning_becomes_the_default_partition(
         "update raw_dss.plain set scenario_id = 'kept' where ctid in "
         "(select ctid from raw_dss.plain order by ctid limit %s);"
         "drop table raw_dss.dss_series;"
-        "alter table raw_dss.plain rename to dss_series",
+        "alter table raw_dss.plain rename to dss_series;"
+        "drop table raw_dss.dss_loads",  # a loader of that time did not write it
         (sample_series,),
     )
     kept = scenario_state(q, "kept")
@@ -589,7 +626,39 @@ def test_a_table_from_before_partitioning_becomes_the_default_partition(
     assert q("select count(*), count(value_precision) from raw_dss.dss_series "
              "where scenario_id = 's0020'") == [(sample_series, sample_series)]  # fmt: skip
     assert q("select relkind from pg_class where oid = 'raw_dss.dss_series'::regclass") == [("p",)]
+    # The load record was created with the swap, filled from every scenario landed.
+    assert [r[1] for r in load_record(q, "kept")] == [sample_series]
+    assert loads_disagreeing_with_series(q) == []
     ingest("--scenario", "kept", str(sample_files["s0044"]), env=env)  # leaves the default
     assert q("select count(*) from raw_dss.dss_series__before_partitioning") == [(0,)]
     assert scenario_state(q, "kept")[0] == sample_series and scenario_state(q, "kept") != kept
+    assert loads_disagreeing_with_series(q) == []
     localdb.drop_database(url)
+
+
+def test_the_load_records_are_created_once_for_series_landed_before_them(test_db, sample_files):
+    """A database whose series landed before raw_dss.dss_loads existed: `coeqwal
+    build` creates it first (ensure_committed), one row per scenario from the
+    series; a database with no series gets none (nothing to describe)."""
+    from coeqwal_tools import localdb
+    from ingest import ops
+    from ingest.dss import loads
+
+    url = fresh_database(test_db, f"{DATABASE}_loads")
+    q = sql_runner(url.url())
+    conn = ops.connect(url)
+    try:
+        loads.ensure_committed(conn)
+        assert q("select to_regclass('raw_dss.dss_loads')") == [(None,)]
+        env = {"COEQWAL_DATABASE": url.database}
+        for scenario in ("first", "second"):
+            ingest("--scenario", scenario, str(sample_files["s0020"]), env=env)
+        recorded = q("select scenario_id, ingested_at, series_count from raw_dss.dss_loads")
+        assert len(recorded) == 2 and loads_disagreeing_with_series(q) == []
+        q("drop table raw_dss.dss_loads")
+        loads.ensure_committed(conn)
+        again = q("select scenario_id, ingested_at, series_count from raw_dss.dss_loads")
+        assert sorted(again) == sorted(recorded)
+    finally:
+        conn.close()
+        localdb.drop_database(url)

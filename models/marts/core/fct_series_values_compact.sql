@@ -4,11 +4,11 @@
     )
 }}
 
-{#- The scenarios whose raw load changed (metadata, written as literals); all
-    on a first build. #}
+{#- The scenarios whose raw load changed (metadata: one row per scenario,
+    written as literals); all on a first build. #}
 {%- if is_incremental() %}
     {%- set to_build = scenario_ids_of(
-        scenarios_changed_since_last_build(scenario_store_loads('stg_dss__series'))
+        scenarios_changed_since_last_build(scenario_store_loads('stg_dss__loads'))
     ) %}
 {%- endif %}
 
@@ -19,14 +19,14 @@ series as (
 ),
 
 scenario_loads as (
+    {#- The load each scenario's rows come from: the one a later build compares. #}
     select
-        raw_series.scenario_id,
-        max(raw_series.loaded_at) as loaded_at
-    from {{ ref('stg_dss__series') }} as raw_series
+        raw_loads.scenario_id,
+        raw_loads.loaded_at
+    from {{ ref('stg_dss__loads') }} as raw_loads
     {% if is_incremental() %}
-        where {{ scenario_id_in('raw_series.scenario_id', to_build) }}
+        where {{ scenario_id_in('raw_loads.scenario_id', to_build) }}
     {% endif %}
-    group by raw_series.scenario_id
 ),
 
 final as (
