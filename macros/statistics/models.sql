@@ -161,9 +161,7 @@ baseline_rows as (
         branch looks up any other baseline (none, unless dim_scenarios changed
         after the view was created); each branch is skipped whole, by a
         one-time filter, for a series of another baseline. #}
-    {%- set baseline_ids = scenario_ids_of(
-        'select scenarios.baseline_scenario_id from ' ~ ref('dim_scenarios') ~ ' as scenarios'
-    ) %}
+    {%- set baseline_ids = statistics_baseline_ids() %}
     cross join lateral (
         select * from (
             {%- for baseline_id in baseline_ids %}
@@ -223,3 +221,16 @@ final as (
 
 select * from final
 {% endmacro %}
+
+{#- The baselines dim_scenarios names, for the literal branches of the
+    comparison views' lookup; none before dim_scenarios is first built (a new
+    database: `dbt compile`, the SQL linter), when the last branch serves. -#}
+{% macro statistics_baseline_ids() -%}
+    {%- set scenarios = load_relation(ref('dim_scenarios')) if execute else none -%}
+    {%- if scenarios is none -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {{ return(scenario_ids_of(
+        'select scenarios.baseline_scenario_id from ' ~ scenarios ~ ' as scenarios'
+    )) }}
+{%- endmacro %}
