@@ -129,3 +129,14 @@
         where false
     {%- endif -%}
 {%- endmacro %}
+
+{#- pre_hook of a scenario_store model: the scenarios whose published rows may
+    be kept (temporary table scenario_store_keep, read by the scenario_store
+    materialization) are those `scenarios` lists (any relation with a
+    scenario_id); the rows of every other scenario are dropped. -#}
+{% macro scenario_store_keep_only(scenarios) %}
+    drop table if exists pg_temp.scenario_store_keep;
+    create temporary table scenario_store_keep as
+    select kept.scenario_id
+    from {{ scenarios }} as kept
+{% endmacro %}

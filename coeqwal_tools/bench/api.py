@@ -93,6 +93,14 @@ def requests(max_rows: int = 10000) -> list[Request]:
             f'ORDER BY "api"."scenarios"."scenario_id" {page}',
         ),
         Request(
+            # One scenario's page on the site: a fixed-size answer at any N,
+            # where the list above grows with the scenarios loaded.
+            "GET /scenarios?scenario_id=eq.S",
+            "/scenarios",
+            'SELECT "api"."scenarios".* FROM "api"."scenarios" '
+            f'WHERE "api"."scenarios"."scenario_id" = {s} {page}',
+        ),
+        Request(
             "GET /themes?order=display_order",
             "/themes",
             'SELECT "api"."themes".* FROM "api"."themes" '

@@ -302,10 +302,11 @@
         {%- for row in run_query(kept_query).rows -%}
             {%- do kept.append({'scenario_id': row[0], 'relation_name': row[1]}) -%}
         {%- endfor -%}
-        {%- if keep_listed -%}
-            {% do run_query('drop table pg_temp.scenario_store_keep') %}
-        {%- endif -%}
     {%- endif -%}
+    {#- A keep list is for this model only, also when nothing was published
+        before (a first build): left in the session, it would apply to the next
+        scenario_store model this connection builds. -#}
+    {% do run_query('drop table if exists pg_temp.scenario_store_keep') %}
 
     {#- 3. One table per computed scenario: the new table itself when it holds one
         scenario (no copy), else split. -#}

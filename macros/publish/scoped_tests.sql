@@ -7,22 +7,31 @@
     `coeqwal audit` runs every test on every scenario (var audit).
 -#}
 
-{#- SQL condition on `column`: the scenario is one this build computed (any
-    scenario_store model of this dbt invocation wrote a table for it); `true`
-    in an audit. Read when the test runs (after the models it tests) and
-    written as literals: a view's branches hold their scenario as a constant,
-    so the planner drops the branches of every other scenario, and a build
-    that computed nothing scans nothing. -#}
+{#- SQL condition on `column`: the scenario is one this build computed for
+    what the test reads (a scenario_store model the test reads, directly or
+    through views, got a table for it in this dbt invocation); `true` in an
+    audit. A build that computes a new per-scenario model for every scenario
+    so tests that model's scenarios, not every other mart's. Read when the
+    test runs (after the models it tests) and written as literals: a view's
+    branches hold their scenario as a constant, so the planner drops the
+    branches of every other scenario, and a build that computed nothing scans
+    nothing. -#}
 {% macro scenario_store_scope(column='scenario_id') -%}
     {%- if var('audit', false) -%}
         true
     {%- elif not execute or not scenario_store_registry_exists() -%}
         false
     {%- else -%}
+        {%- set stores = scenario_store_models_read(
+            (model.get('depends_on') or {}).get('nodes', [])
+        ) -%}
         {%- set built -%}
             select built_parts.scenario_id
             from {{ scenario_store_schema() }}.scenario_parts as built_parts
             where built_parts.invocation_id = '{{ invocation_id }}'
+            {%- if stores %}
+                and built_parts.model_name in ('{{ stores | join("', '") }}')
+            {%- endif %}
         {%- endset -%}
         {{ scenario_id_in(column, scenario_ids_of(built)) }}
     {%- endif -%}
@@ -83,6 +92,27 @@
     {{ return(adapter.get_relation(
         database=target.database, schema=scenario_store_schema(), identifier='scenario_parts'
     ) is not none) }}
+{%- endmacro %}
+
+{#- The scenario_store models the nodes `node_ids` are or read through views
+    (a table rebuilt whole ends the walk: it is not stored per scenario). -#}
+{% macro scenario_store_models_read(node_ids) -%}
+    {%- set queue = node_ids | list -%}
+    {%- set seen = [] -%}
+    {%- set stores = [] -%}
+    {%- for _ in range(500) if queue -%}
+        {%- set current = queue.pop(0) -%}
+        {%- set node = graph.nodes.get(current) -%}
+        {%- if node is not none and current not in seen -%}
+            {%- do seen.append(current) -%}
+            {%- if node.config.materialized == 'scenario_store' -%}
+                {%- do stores.append(node.name) -%}
+            {%- elif node.resource_type == 'model' and node.config.materialized == 'view' -%}
+                {%- do queue.extend(node.depends_on.nodes) -%}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(stores | unique | sort | list) }}
 {%- endmacro %}
 
 {#- What a node's tests are scoped by: 'store' when it is a scenario_store

@@ -224,6 +224,16 @@ def test_audit_checks_every_scenario_and_records_it(warehouse, test_db, sql):
         "where variable_key = %s",
         (key,),
     )
+    # The summaries the dimensions read, wrong behind the build's back too: the
+    # scenario's inventory row counts a series too many, and dim_variables a
+    # scenario too many for that series' variable.
+    inventory = f'store."{_published_part(sql, "fct_series_inventory", scenario)}"'
+    sql(f"update {inventory} set series_count = series_count + 1")
+    sql(
+        "update marts.dim_variables set scenario_count = scenario_count + 1 "
+        "where variable_key = %s",
+        (key,),
+    )
     try:
         failed = coeqwal("audit", check=False)
         assert failed.returncode == 1
@@ -242,7 +252,25 @@ def test_audit_checks_every_scenario_and_records_it(warehouse, test_db, sql):
         assert {
             "test.coeqwal.assert_every_raw_value_reaches_monthly_facts",
             "test.coeqwal.assert_compact_series_match_raw",
+            "test.coeqwal.assert_series_inventory_matches_series",
+            "test.coeqwal.assert_variables_match_series",
         } <= failing, failing
+        series_count = sql(
+            "select count(*) from marts.fct_series_values where scenario_id = %s", (scenario,)
+        )[0][0]
+        assert sql(
+            "select scenario_id, series_count, inventory_series_count "
+            "from ops_audit.assert_series_inventory_matches_series"
+        ) == [(scenario, series_count, series_count + 1)]
+        scenarios_with_key = sql(
+            "select count(distinct scenario_id) from marts.fct_series_values "
+            "where variable_key = %s",
+            (key,),
+        )[0][0]
+        assert sql(
+            "select variable_key, scenario_count, dim_scenario_count "
+            "from ops_audit.assert_variables_match_series"
+        ) == [(key, scenarios_with_key, scenarios_with_key + 1)]
         # the failing rows name the scenario and the series
         assert sql(
             "select scenario_id, variable_key, mismatch "
@@ -255,6 +283,12 @@ def test_audit_checks_every_scenario_and_records_it(warehouse, test_db, sql):
         sql(
             f"update {table} set monthly_values_f4 = %s::real[] where variable_key = %s",
             (original, key),
+        )
+        sql(f"update {inventory} set series_count = series_count - 1")
+        sql(
+            "update marts.dim_variables set scenario_count = scenario_count - 1 "
+            "where variable_key = %s",
+            (key,),
         )
     assert coeqwal("audit").returncode == 0
 

@@ -465,23 +465,80 @@ def test_rebuilding_the_baseline_recomputes_its_alternatives_comparisons(
         assert results[model]["rows"] == per_scenario["s0029"] + per_scenario["s0044"], model
 
 
-def raw_series_reads(sql) -> int:
-    """Scans of the raw series' partitions so far (sequential and index), from
-    the server's table statistics, once two reads half a second apart agree (the
-    builds' sessions report theirs as they end)."""
+def table_reads(sql, condition: str, params: tuple = ()) -> int:
+    """Scans (sequential and index) so far of the tables of pg_stat_user_tables
+    that `condition` selects, from the server's table statistics, once two reads
+    half a second apart agree (the builds' sessions report theirs as they end)."""
     query = (
         "select coalesce(sum(seq_scan + coalesce(idx_scan, 0)), 0)::bigint"
-        " from pg_stat_user_tables where schemaname = 'raw_dss'"
-        " and relname like 'dss\\_series\\_\\_%'"
+        f" from pg_stat_user_tables where {condition}"
     )
-    last = sql(query)[0][0]
+    last = sql(query, params or None)[0][0]
     for _ in range(20):
         time.sleep(0.5)
-        now = sql(query)[0][0]
+        now = sql(query, params or None)[0][0]
         if now == last:
             return now
         last = now
-    raise AssertionError("the raw tables' scan counts did not settle")
+    raise AssertionError("the tables' scan counts did not settle")
+
+
+def raw_series_reads(sql) -> int:
+    """Scans of the raw series' partitions so far."""
+    return table_reads(sql, "schemaname = 'raw_dss' and relname like 'dss\\_series\\_\\_%'")
+
+
+def test_a_build_tests_what_it_computed_model_by_model(warehouse, sql):
+    """A test's scope is the scenarios that this build computed for the
+    per-scenario models the test reads, not for any model: here one scenario's
+    series inventory alone is recomputed (its registry row made stale, as when a
+    release adds a per-scenario model), and no test reads that scenario's
+    statistics tables, while the inventory's own test checks that scenario."""
+    coeqwal("build")  # whatever another test left changed
+    scenario = sorted(warehouse)[0]
+    statistics_parts = [
+        name
+        for (name,) in sql(
+            "select parts.relation_name from store.scenario_parts as parts "
+            "join store.part_readers as readers using (relation_name) "
+            "where parts.scenario_id = %s and parts.model_name in "
+            "('fct_series_statistics_compact', 'fct_year_type_statistics_compact')",
+            (scenario,),
+        )
+    ]
+    assert len(set(statistics_parts)) == 2, statistics_parts
+    condition = "schemaname = 'store' and relname = any(%s)"
+    sql(
+        "update store.scenario_parts set loaded_at = null "
+        "where model_name = 'fct_series_inventory' and scenario_id = %s",
+        (scenario,),
+    )
+    before = table_reads(sql, condition, (statistics_parts,))
+    coeqwal("build")
+    results = {
+        res["unique_id"]: res
+        for res in json.loads((target_path() / "run_results.json").read_text())["results"]
+    }
+    inventory = results["model.coeqwal.fct_series_inventory"]
+    assert (inventory.get("adapter_response") or {}).get("rows_affected") == 1
+    assert table_reads(sql, condition, (statistics_parts,)) == before
+    # The scope each test was given: the inventory's checks name the scenario,
+    # the statistics' tests nothing (limit 0).
+    assert (
+        f"in ('{scenario}')"
+        in (results["test.coeqwal.assert_series_inventory_matches_series"]["compiled_code"])
+    )
+    statistics_tests = [
+        res
+        for uid, res in results.items()
+        if uid.startswith("test.coeqwal.unique_combination_fct_year_type_statistics_compact")
+    ]
+    assert statistics_tests and all(
+        "limit 0" in res["compiled_code"] for res in statistics_tests
+    ), [res["compiled_code"] for res in statistics_tests]
+    # The counters do see a test's read of those tables (the check above can fail).
+    sql(f'select count(*) from store."{statistics_parts[0]}"')
+    assert table_reads(sql, condition, (statistics_parts,)) > before
 
 
 def test_nothing_changed_nothing_rebuilt(warehouse, sql):

@@ -12,8 +12,8 @@ links as (
     select * from {{ ref('theme_scenarios') }}
 ),
 
-series as (
-    select * from {{ ref('fct_series_values') }}
+inventory as (
+    select * from {{ ref('fct_series_inventory') }}
 ),
 
 themes as (
@@ -28,12 +28,11 @@ themes as (
 loaded as (
     select
         scenario_id,
-        count(*)::integer as series_count,
-        sum(month_count)::bigint as value_count,
-        min(start_month) as first_month,
-        max(loaded_at) as loaded_at
-    from series
-    group by scenario_id
+        series_count,
+        value_count,
+        first_month,
+        loaded_at
+    from inventory
 ),
 
 final as (

@@ -4,12 +4,37 @@ variables as (
     select * from {{ ref('variables') }}
 ),
 
-series as (
-    select * from {{ ref('fct_series_values') }}
+inventory as (
+    select * from {{ ref('fct_series_inventory') }}
 ),
 
 units as (
     select * from {{ ref('units') }}
+),
+
+{# Scenarios of one model version share their variable list: each distinct
+   list is unnested once and counts for every scenario that has it. #}
+variable_sets as (
+    select
+        variable_set_hash,
+        min(scenario_id) as scenario_id,
+        count(*)::integer as scenario_count
+    from inventory
+    group by variable_set_hash
+),
+
+set_variables as (
+    select
+        set_series.variable_key,
+        set_series.b_part,
+        set_series.c_part,
+        set_series.unit_code,
+        variable_sets.scenario_count
+    from variable_sets
+    inner join inventory on variable_sets.scenario_id = inventory.scenario_id
+    cross join lateral unnest(
+        inventory.variable_keys, inventory.b_parts, inventory.c_parts, inventory.unit_codes
+    ) as set_series (variable_key, b_part, c_part, unit_code)
 ),
 
 seen as (
@@ -18,8 +43,8 @@ seen as (
         min(b_part) as b_part,
         min(c_part) as c_part,
         min(unit_code) as unit_code,
-        count(distinct scenario_id)::integer as scenario_count
-    from series
+        sum(scenario_count)::integer as scenario_count
+    from set_variables
     group by variable_key
 ),
 

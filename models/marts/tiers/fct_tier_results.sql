@@ -153,4 +153,8 @@ final as (
     inner join indicators on shares.indicator_code = indicators.indicator_code
 )
 
+{# Written in scenario order: /tiers?scenario_id=eq.S then reads one
+   scenario's rows from one or two pages, not from pages spread over the
+   table (at 104 scenarios its ~9 rows came from 5 pages). #}
 select * from final
+order by scenario_id, indicator_code
