@@ -146,35 +146,133 @@ def run_dbt_build(
         raise BuildError(str(exc)) from None
 
 
-def run_audit(db: DatabaseUrl | None = None, *, wait_timeout: float | None = None) -> int:
+AUDIT_BATCH_MARKER = "/* coeqwal: audit batch */"  # macros/publish/scoped_tests.sql, audit_scope
+AUDIT_BATCH_SIZE = 8
+
+
+def audit_scenario_ids(db: DatabaseUrl) -> list[str]:
+    """The scenarios an audit checks: every scenario with raw series loaded
+    (raw_dss.dss_loads) or a per-scenario table computed (store.scenario_parts)."""
+    from ingest import ops
+
+    conn = ops.connect(db)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "select to_regclass(%s) is not null, to_regclass('store.scenario_parts') is not null",
+                (dss_loads.TABLE,),
+            )
+            loads, parts = cur.fetchone()
+            sources = []
+            if loads:
+                sources.append(f"select scenario_id from {dss_loads.TABLE}")
+            if parts:
+                sources.append("select scenario_id from store.scenario_parts")
+            if not sources:
+                return []
+            cur.execute(
+                f"select distinct scenario_id from ({' union '.join(sources)}) s order by 1"
+            )
+            return [row[0] for row in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def run_audit(
+    db: DatabaseUrl | None = None,
+    *,
+    wait_timeout: float | None = None,
+    batch_size: int = AUDIT_BATCH_SIZE,
+    scenario_ids: list[str] | None = None,
+) -> int:
     """Every data test on every scenario of the published warehouse (`coeqwal audit`).
 
     A build tests the scenarios it computed (macros/publish/scoped_tests.sql);
-    the audit reads everything, so its time grows with the warehouse: run it
-    nightly or after an upgrade. Recorded in ops.dbt_runs as `audit` (failing
-    rows in ops_audit); exits 1 with one line when a test fails. Holds the build
-    lock (a build and an audit would write the same ops_audit tables)."""
+    the audit tests all of them, `batch_size` scenarios at a time: the first
+    dbt invocation runs every test, each per-scenario test on the first batch
+    (its SQL carries AUDIT_BATCH_MARKER) and every other test once; the next
+    invocations run the per-scenario tests on the next batches. A check's
+    temporary space and time are so a batch's, not the whole warehouse's, and
+    the audit's time grows with the number of scenarios: run it nightly or
+    after an upgrade. `scenario_ids` audits those scenarios only.
+
+    Every batch is a dbt invocation recorded in ops.dbt_runs as `audit`,
+    grouped by ops.audit_batches; the failing rows of every batch are kept in
+    ops.audit_failures (ops_audit keeps the last batch's). A failing test does
+    not stop the audit: it goes on through every batch, then exits 1 with one
+    line. Holds the build lock (a build and an audit would write the same
+    ops_audit tables)."""
+    import uuid
+
+    from ingest import ops
+
+    if batch_size < 1:
+        raise BuildError(f"audit: the batch size must be at least 1, not {batch_size}")
     db = db or active_database()
     reason = guard.ping(db)
     if reason:
         raise BuildError(guard.lost_message(db, reason))
+    audit_id = str(uuid.uuid4())
+    counts: dict[str, int] = {}
+    failed: dict[str, list[int]] = {}
     try:
         with guard.watched(db, guard.exit_lost), guard.build_lock(db, wait_timeout):
-            code, results = run_dbt_recorded(
-                ["test"], db, extra=["--vars", json.dumps({"audit": True})], label="audit"
-            )
+            known = audit_scenario_ids(db)
+            if scenario_ids:
+                unknown = sorted(set(scenario_ids) - set(known))
+                if unknown:
+                    raise BuildError(f"audit: no scenario loaded or computed: {', '.join(unknown)}")
+                known = sorted(set(scenario_ids))
+            batches = [known[i : i + batch_size] for i in range(0, len(known), batch_size)] or [[]]
+            per_scenario: list[str] | None = None
+            for number, batch in enumerate(batches, 1):
+                extra = ["--vars", json.dumps({"audit": True, "audit_scenarios": batch})]
+                if per_scenario is not None:
+                    extra += ["--select", *per_scenario]
+                code, results = run_dbt_recorded(["test"], db, extra=extra, label="audit")
+                rows = results.get("results", [])
+                failing = [r for r in rows if r["status"] in ("error", "fail")]
+                ops.record_audit_batch(
+                    db,
+                    audit_id=audit_id,
+                    batch=number,
+                    batch_count=len(batches),
+                    invocation_id=(results.get("metadata") or {}).get("invocation_id"),
+                    scenario_ids=batch,
+                    failing=[(r["unique_id"], r.get("relation_name")) for r in failing],
+                )
+                for r in rows:
+                    counts[r["status"]] = counts.get(r["status"], 0) + 1
+                for r in failing:
+                    failed.setdefault(r["unique_id"].split(".", 2)[-1], []).append(number)
+                if code != 0 and not failing:
+                    raise BuildError(f"audit failed: dbt exited {code} in batch {number}")
+                shown = f"{batch[0]} .. {batch[-1]}" if len(batch) > 1 else "".join(batch)
+                print(
+                    f"audit batch {number}/{len(batches)} ({shown or 'no scenario'}): "
+                    + summarize(results).replace("dbt build: ", ""),
+                    flush=True,
+                )
+                if per_scenario is None:
+                    per_scenario = sorted(
+                        {
+                            r["unique_id"].split(".")[2]
+                            for r in rows
+                            if AUDIT_BATCH_MARKER in (r.get("compiled_code") or "")
+                        }
+                    )
+                    if not per_scenario:
+                        break
     except guard.LockTimeout as exc:
         raise BuildError(str(exc)) from None
-    failed = [
-        r["unique_id"].split(".", 2)[-1]
-        for r in results.get("results", [])
-        if r["status"] in ("error", "fail")
-    ]
-    counts = summarize(results).replace("dbt build:", "audit:")
-    if code != 0:
-        first = failed[0] if failed else f"exit code {code}"
-        raise BuildError(f"audit failed: {len(failed)} test(s); first: {first}")
-    print(counts)
+    if failed:
+        first, where = next(iter(failed.items()))
+        raise BuildError(
+            f"audit failed: {len(failed)} test(s); first: {first} (batch {where[0]}); "
+            f"failing rows in ops.audit_failures, audit {audit_id}"
+        )
+    parts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    print(f"audit: {parts}; {len(known)} scenario(s) in {len(batches)} batch(es), audit {audit_id}")
     return 0
 
 

@@ -150,7 +150,10 @@ def _build(args: argparse.Namespace) -> int:
 def _audit(args: argparse.Namespace) -> int:
     from ingest import build
 
-    return build.run_audit(wait_timeout=args.wait_timeout)
+    scenarios = [s for s in (args.scenarios or "").split(",") if s] or None
+    return build.run_audit(
+        wait_timeout=args.wait_timeout, batch_size=args.batch_size, scenario_ids=scenarios
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -279,6 +282,8 @@ def parser() -> argparse.ArgumentParser:
     )
     build.set_defaults(func=_build)
 
+    from ingest.build import AUDIT_BATCH_SIZE
+
     audit = sub.add_parser(
         "audit", help="every data test on every scenario of the published warehouse"
     )
@@ -288,6 +293,19 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         metavar="SECONDS",
         help="give up if a build still holds the build lock after SECONDS (default: wait)",
+    )
+    audit.add_argument(
+        "--batch-size",
+        type=int,
+        default=AUDIT_BATCH_SIZE,
+        metavar="N",
+        help="scenarios per batch of the per-scenario tests "
+        f"(default {AUDIT_BATCH_SIZE}; a batch's temporary space grows with N)",
+    )
+    audit.add_argument(
+        "--scenarios",
+        metavar="ID[,ID...]",
+        help="audit these scenarios only (the tests of the whole warehouse still run)",
     )
     audit.set_defaults(func=_audit)
 

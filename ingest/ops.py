@@ -158,6 +158,26 @@ create table if not exists ops.publishes (
 );
 comment on table ops.publishes is
     'One row per published build: the dbt invocation, the schemas switched in, and the load of each scenario it published (ops.ingest_runs).';
+create table if not exists ops.audit_batches (
+    invocation_id text primary key references ops.dbt_runs (invocation_id) on delete cascade,
+    audit_id uuid not null,
+    batch integer not null,
+    batch_count integer not null,
+    scenario_ids text[] not null
+);
+create index if not exists audit_batches_audit_idx on ops.audit_batches (audit_id, batch);
+create table if not exists ops.audit_failures (
+    invocation_id text not null references ops.dbt_runs (invocation_id) on delete cascade,
+    unique_id text not null,
+    scenario_id text,
+    failing_row jsonb not null
+);
+create index if not exists audit_failures_invocation_idx
+    on ops.audit_failures (invocation_id, unique_id);
+comment on table ops.audit_batches is
+    'One row per batch of a coeqwal audit: its dbt invocation (ops.dbt_runs, command audit), the audit it belongs to, its number of batch_count, and the scenarios its per-scenario tests checked (the first batch also runs the tests of the whole warehouse).';
+comment on table ops.audit_failures is
+    'The failing rows of the failed tests of every audit batch, as JSON (at most 10,000 per test and batch; ops.dbt_node_results.failures counts them all): ops_audit keeps only the last run of each test.';
 create table if not exists ops.source_freshness (
     invocation_id text not null references ops.dbt_runs (invocation_id) on delete cascade,
     unique_id text not null,
@@ -321,6 +341,54 @@ def record_dbt_invocation(
     except Exception as exc:
         print(f"coeqwal: warning: dbt run not recorded in ops: {exc}", file=sys.stderr)
         return None
+    finally:
+        conn.close()
+
+
+AUDIT_FAILING_ROWS_KEPT = 10_000  # per test and batch; ops.dbt_node_results counts them all
+
+
+def record_audit_batch(
+    db: DatabaseUrl,
+    *,
+    audit_id: str,
+    batch: int,
+    batch_count: int,
+    invocation_id: str | None,
+    scenario_ids: list[str],
+    failing: list[tuple[str, str | None]],
+) -> None:
+    """One batch of `coeqwal audit` (its dbt invocation, already in ops.dbt_runs)
+    in ops.audit_batches, and the failing rows of its failed tests (`failing`:
+    unique id and the ops_audit table dbt stored them in) in ops.audit_failures,
+    where the next batch's run of the same test does not replace them."""
+    import sys
+
+    if invocation_id is None:
+        print("coeqwal: warning: audit batch not recorded: dbt wrote no results", file=sys.stderr)
+        return
+    conn = connect(db)
+    try:
+        conn.autocommit = False
+        with conn, conn.cursor() as cur:
+            cur.execute(DDL + DBT_DDL)
+            cur.execute(
+                "insert into ops.audit_batches (invocation_id, audit_id, batch, batch_count,"
+                " scenario_ids) values (%s, %s, %s, %s, %s) on conflict do nothing",
+                (invocation_id, audit_id, batch, batch_count, scenario_ids),
+            )
+            for unique_id, relation in failing:
+                if not relation:
+                    continue  # an error, not failing rows: its message is in dbt_node_results
+                cur.execute("select to_regclass(%s) is not null", (relation,))
+                if not cur.fetchone()[0]:
+                    continue
+                cur.execute(
+                    "insert into ops.audit_failures (invocation_id, unique_id, scenario_id,"
+                    " failing_row) select %s, %s, failing.row ->> 'scenario_id', failing.row"
+                    f" from (select to_jsonb(f) as row from {relation} as f limit %s) as failing",
+                    (invocation_id, unique_id, AUDIT_FAILING_ROWS_KEPT),
+                )
     finally:
         conn.close()
 

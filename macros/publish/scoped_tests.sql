@@ -4,8 +4,23 @@
     per-scenario tables), checks the scenarios this build computed, not the
     whole warehouse: a build's test time so depends on what changed, not on what
     is stored. Seeds, dimensions and tables rebuilt whole keep full tests.
-    `coeqwal audit` runs every test on every scenario (var audit).
+    `coeqwal audit` runs every test on every scenario (var audit): the
+    per-scenario tests a batch of scenarios at a time (var audit_scenarios), so
+    one check's room and time are a batch's, not the warehouse's.
 -#}
+
+{#- The scope of a test in an audit: every scenario, or the batch of scenarios
+    in var audit_scenarios. A batch's condition carries the marker comment
+    `coeqwal: audit batch`, by which `coeqwal audit` tells the tests it runs
+    again for every batch from those it runs once. -#}
+{% macro audit_scope(column='scenario_id') -%}
+    {%- set batch = var('audit_scenarios', none) -%}
+    {%- if batch is none -%}
+        true
+    {%- else -%}
+        /* coeqwal: audit batch */ {{ scenario_id_in(column, batch) }}
+    {%- endif -%}
+{%- endmacro %}
 
 {#- SQL condition on `column`: the scenario is one this build computed for
     what the test reads (a scenario_store model the test reads, directly or
@@ -15,10 +30,10 @@
     test runs (after the models it tests) and written as literals: a view's
     branches hold their scenario as a constant, so the planner drops the
     branches of every other scenario, and a build that computed nothing scans
-    nothing. -#}
+    nothing. In an audit: audit_scope. -#}
 {% macro scenario_store_scope(column='scenario_id') -%}
     {%- if var('audit', false) -%}
-        true
+        {{ audit_scope(column) }}
     {%- elif not execute or not scenario_store_registry_exists() -%}
         false
     {%- else -%}
@@ -42,10 +57,10 @@
     computed from (new or re-ingested: what this build computes; every
     scenario before a first build), or this invocation computed it. Their
     tests run before the marts are built, so the registry of this invocation
-    alone would name nothing yet. `true` in an audit. -#}
+    alone would name nothing yet. In an audit: audit_scope. -#}
 {% macro raw_series_scope(column='scenario_id') -%}
     {%- if var('audit', false) -%}
-        true
+        {{ audit_scope(column) }}
     {%- elif not execute -%}
         false
     {%- else -%}
@@ -152,8 +167,13 @@
     {%- endif -%}
     {%- set attached = model.get('attached_node') if execute else none -%}
     {%- set scope = none -%}
-    {%- set reads = scenario_store_reads_store(attached) if attached and not var('audit', false) else none -%}
-    {%- if reads == 'store' -%}
+    {%- set reads = scenario_store_reads_store(attached) if attached else none -%}
+    {%- if reads and var('audit', false) -%}
+        {%- set scope = audit_scope() | trim -%}
+        {%- if scope != 'true' -%}
+            {%- do conditions.append(scope) -%}
+        {%- endif -%}
+    {%- elif reads == 'store' -%}
         {%- set scope = scenario_store_scope() | trim -%}
         {%- do conditions.append(scope) -%}
     {%- elif reads == 'raw' -%}

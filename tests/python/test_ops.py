@@ -9,6 +9,7 @@ are read independently from the data (raw tables, catalog), never from ops."""
 from __future__ import annotations
 
 import json
+import re
 
 import psycopg2
 import pytest
@@ -178,41 +179,91 @@ def _published_part(sql, model: str, scenario_id: str) -> str:
     return rows[0][0]
 
 
+def _audit_id(text: str) -> str:
+    """The audit's id, from the last line `coeqwal audit` printed (stdout or stderr)."""
+    match = re.search(r"audit ([0-9a-f-]{36})\s*$", text.strip())
+    assert match, text[-2000:]
+    return match[1]
+
+
+def _audit_batches(sql, audit_id: str) -> list[tuple]:
+    """(batch, batch_count, scenario ids, dbt invocation, its command and exit code)."""
+    return sql(
+        "select b.batch, b.batch_count, b.scenario_ids, b.invocation_id, r.command, r.exit_code "
+        "from ops.audit_batches as b join ops.dbt_runs as r using (invocation_id) "
+        "where b.audit_id = %s order by b.batch",
+        (audit_id,),
+    )
+
+
+def _node_statuses(sql, invocation_id: str) -> dict[str, str]:
+    return dict(
+        sql(
+            "select unique_id, status from ops.dbt_node_results where invocation_id = %s",
+            (invocation_id,),
+        )
+    )
+
+
+def _failing_rows(sql, audit_id: str, test: str) -> list[tuple[int, dict]]:
+    """The failing rows of `test` kept for the audit, with the batch that found them."""
+    return sql(
+        "select b.batch, f.failing_row from ops.audit_failures as f "
+        "join ops.audit_batches as b using (invocation_id) "
+        "where b.audit_id = %s and f.unique_id = %s order by b.batch, f.failing_row::text",
+        (audit_id, f"test.coeqwal.{test}"),
+    )
+
+
 def test_audit_checks_every_scenario_and_records_it(warehouse, test_db, sql):
     """`coeqwal audit` runs the tests a build leaves out (tag `audit`) and every
-    scoped test on every scenario; it finds a stored value that no build
-    computed, records the failure in ops and ops_audit, and says so in one line."""
+    scoped test on every scenario, a batch of scenarios at a time (the tests of
+    the whole warehouse once); it finds a stored value that no build computed,
+    goes on through every batch, keeps every batch's failing rows in ops and
+    says so in one line."""
+    scenarios = sorted(warehouse)
+    assert len(scenarios) == 3
     audit_only = {
         "test.coeqwal.assert_every_raw_value_reaches_monthly_facts",
     }
-    build_id = latest_build(sql, "build")[0]
-    built = {
-        row[0]
-        for row in sql(
-            "select unique_id from ops.dbt_node_results where invocation_id = %s", (build_id,)
-        )
+    whole = {  # tests of the whole warehouse: run once, in the first batch
+        "test.coeqwal.assert_variables_match_series",
+        "test.coeqwal.assert_water_year_types_complete",
     }
+    build_id = latest_build(sql, "build")[0]
+    built = set(_node_statuses(sql, build_id))
     assert not audit_only & built  # a build leaves them out
     assert not [u for u in built if u.startswith("test.coeqwal.unique_combination_api_timeseries")]
 
-    passed = coeqwal("audit")
-    assert passed.stdout.strip().splitlines()[-1].startswith("audit:"), passed.stdout[-2000:]
-    audit_id, command, status, exit_code, *_ = latest_build(sql, "audit")
-    assert (command, exit_code) == ("audit", 0) and status in ("succeeded", "warned")
-    audited = dict(
-        sql(
-            "select unique_id, status from ops.dbt_node_results where invocation_id = %s",
-            (audit_id,),
-        )
-    )
-    assert {audited[u] for u in audit_only} == {"pass"}
-    assert [u for u in audited if u.startswith("test.coeqwal.unique_combination_api_timeseries")]
+    passed = coeqwal("audit", "--batch-size", "2")
+    last = passed.stdout.strip().splitlines()[-1]
+    assert last.startswith("audit:") and "3 scenario(s) in 2 batch(es)" in last, passed.stdout[
+        -2000:
+    ]
+    batches = _audit_batches(sql, _audit_id(last))
+    assert [(b[0], b[1], b[2]) for b in batches] == [(1, 2, scenarios[:2]), (2, 2, scenarios[2:])]
+    assert {(b[4], b[5]) for b in batches} == {("audit", 0)}
+    first, second = (_node_statuses(sql, b[3]) for b in batches)
+    assert {first[u] for u in audit_only | whole} == {"pass"}
+    assert [u for u in first if u.startswith("test.coeqwal.unique_combination_api_timeseries")]
     # it tests, it builds nothing
-    assert not [u for u in audited if u.startswith(("model.", "seed.", "snapshot."))]
+    assert not [u for u in {**first, **second} if u.startswith(("model.", "seed.", "snapshot."))]
+    # the second batch runs the per-scenario tests again, and nothing else
+    tests_second = {u for u in second if u.startswith("test.")}
+    assert tests_second < {u for u in first if u.startswith("test.")}
+    assert {
+        "test.coeqwal.assert_compact_series_match_raw",
+        "test.coeqwal.assert_every_raw_value_reaches_monthly_facts",
+        "test.coeqwal.assert_series_inventory_matches_series",
+    } <= tests_second
+    assert not whole & tests_second
+    assert [
+        u for u in tests_second if u.startswith("test.coeqwal.unique_combination_api_timeseries")
+    ]
 
     # One value of a published series changed behind the build's back: no build
     # recomputes the scenario, so only the audit can see it.
-    scenario = sorted(warehouse)[0]
+    scenario = scenarios[0]
     part = _published_part(sql, "fct_series_values_compact", scenario)
     table = f'store."{part}"'
     key, original = sql(
@@ -235,50 +286,65 @@ def test_audit_checks_every_scenario_and_records_it(warehouse, test_db, sql):
         (key,),
     )
     try:
-        failed = coeqwal("audit", check=False)
+        failed = coeqwal("audit", "--batch-size", "1", check=False)
         assert failed.returncode == 1
         lines = failed.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("coeqwal: audit failed:"), failed.stderr
-        audit_id, _, status, exit_code, *_ = latest_build(sql, "audit")
-        assert (status, exit_code) == ("failed", 1)
-        failing = {
-            row[0]
-            for row in sql(
-                "select unique_id from ops.dbt_node_results "
-                "where invocation_id = %s and status = 'fail'",
-                (audit_id,),
-            )
-        }
+        audit_id = _audit_id(lines[0])
+        # the audit went on through every batch, one scenario each
+        batches = _audit_batches(sql, audit_id)
+        assert [(b[0], b[2]) for b in batches] == [
+            (1, [scenarios[0]]),
+            (2, [scenarios[1]]),
+            (3, [scenarios[2]]),
+        ]
+        statuses = [_node_statuses(sql, b[3]) for b in batches]
+        failing = {u for u, status in statuses[0].items() if status == "fail"}
         assert {
             "test.coeqwal.assert_every_raw_value_reaches_monthly_facts",
             "test.coeqwal.assert_compact_series_match_raw",
             "test.coeqwal.assert_series_inventory_matches_series",
             "test.coeqwal.assert_variables_match_series",
         } <= failing, failing
+        # the other scenarios' batches test their own scenario only, and pass
+        for later in statuses[1:]:
+            assert later["test.coeqwal.assert_compact_series_match_raw"] == "pass"
+            assert later["test.coeqwal.assert_series_inventory_matches_series"] == "pass"
+        assert sql(
+            "select status, exit_code from ops.dbt_runs where invocation_id = %s", (batches[0][3],)
+        ) == [("failed", 1)]
+
+        # every batch's failing rows are kept in ops.audit_failures (ops_audit
+        # holds the last run of each test), naming the scenario and the series
         series_count = sql(
             "select count(*) from marts.fct_series_values where scenario_id = %s", (scenario,)
         )[0][0]
-        assert sql(
-            "select scenario_id, series_count, inventory_series_count "
-            "from ops_audit.assert_series_inventory_matches_series"
-        ) == [(scenario, series_count, series_count + 1)]
+        rows = _failing_rows(sql, audit_id, "assert_series_inventory_matches_series")
+        assert [
+            (batch, row["scenario_id"], row["series_count"], row["inventory_series_count"])
+            for batch, row in rows
+        ] == [(1, scenario, series_count, series_count + 1)]
         scenarios_with_key = sql(
             "select count(distinct scenario_id) from marts.fct_series_values "
             "where variable_key = %s",
             (key,),
         )[0][0]
+        rows = _failing_rows(sql, audit_id, "assert_variables_match_series")
+        assert [
+            (batch, row["variable_key"], row["scenario_count"], row["dim_scenario_count"])
+            for batch, row in rows
+        ] == [(1, key, scenarios_with_key, scenarios_with_key + 1)]
+        rows = _failing_rows(sql, audit_id, "assert_compact_series_match_raw")
+        assert [
+            (batch, row["scenario_id"], row["variable_key"], row["mismatch"]) for batch, row in rows
+        ] == [(1, scenario, key, "values differ")]
+        rows = _failing_rows(sql, audit_id, "assert_every_raw_value_reaches_monthly_facts")
+        assert {(batch, row["scenario_id"]) for batch, row in rows} == {(1, scenario)}
         assert sql(
-            "select variable_key, scenario_count, dim_scenario_count "
-            "from ops_audit.assert_variables_match_series"
-        ) == [(key, scenarios_with_key, scenarios_with_key + 1)]
-        # the failing rows name the scenario and the series
-        assert sql(
-            "select scenario_id, variable_key, mismatch "
-            "from ops_audit.assert_compact_series_match_raw"
-        ) == [(scenario, key, "values differ")]
-        assert sql(
-            "select scenario_id from ops_audit.assert_every_raw_value_reaches_monthly_facts"
-        ) == [(scenario,)]
+            "select count(*) from ops.audit_failures as f join ops.audit_batches as b "
+            "using (invocation_id) where b.audit_id = %s and f.scenario_id <> %s",
+            (audit_id, scenario),
+        ) == [(0,)]
     finally:
         sql(
             f"update {table} set monthly_values_f4 = %s::real[] where variable_key = %s",
@@ -290,7 +356,15 @@ def test_audit_checks_every_scenario_and_records_it(warehouse, test_db, sql):
             "where variable_key = %s",
             (key,),
         )
-    assert coeqwal("audit").returncode == 0
+    # restored: the scenario's own audit passes; an unknown scenario is one line
+    restored = coeqwal("audit", "--scenarios", scenario)
+    batches = _audit_batches(sql, _audit_id(restored.stdout))
+    assert [(b[0], b[1], b[2], b[5]) for b in batches] == [(1, 1, [scenario], 0)]
+    unknown = coeqwal("audit", "--scenarios", f"{scenario},NO_SUCH_SCENARIO", check=False)
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip().splitlines() == [
+        "coeqwal: audit: no scenario loaded or computed: NO_SUCH_SCENARIO"
+    ], unknown.stderr
 
 
 def record_raw_load(sql, scenario_id: str) -> None:
