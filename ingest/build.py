@@ -147,7 +147,7 @@ def run_dbt_build(
 
 
 AUDIT_BATCH_MARKER = "/* coeqwal: audit batch */"  # macros/publish/scoped_tests.sql, audit_scope
-AUDIT_BATCH_SIZE = 8
+AUDIT_BATCH_SIZE = 1
 
 
 def audit_scenario_ids(db: DatabaseUrl) -> list[str]:

@@ -39,14 +39,28 @@ raw_totals as (
     group by raw_series.scenario_id, raw_sums.value_sum
 ),
 
-fact_totals as (
+fact_series as (
     select
         scenario_id,
-        count(distinct variable_key) as series_count,
+        variable_key,
         count(*) as month_count,
         count(value) as value_count,
         sum(value) as value_sum
     from monthly
+    group by scenario_id, variable_key
+),
+
+fact_totals as (
+    -- Per series first (fact_series, a hash of one row per series):
+    -- count(distinct) per scenario sorted every value, 660 MB of temporary
+    -- files and 9.7 s for one full-size scenario, against none and 3.6 s.
+    select
+        scenario_id,
+        count(*) as series_count,
+        sum(month_count) as month_count,
+        sum(value_count) as value_count,
+        sum(value_sum) as value_sum
+    from fact_series
     group by scenario_id
 ),
 
