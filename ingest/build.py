@@ -148,6 +148,9 @@ def run_dbt_build(
 
 AUDIT_BATCH_MARKER = "/* coeqwal: audit batch */"  # macros/publish/scoped_tests.sql, audit_scope
 AUDIT_BATCH_SIZE = 1
+# Between two batches the audit lets go of the build lock this long: a build
+# waiting for it (guard.build_lock polls every second) takes it then.
+AUDIT_YIELD_SECONDS = 2.5
 
 
 def audit_scenario_ids(db: DatabaseUrl) -> list[str]:
@@ -200,8 +203,11 @@ def run_audit(
     grouped by ops.audit_batches; the failing rows of every batch are kept in
     ops.audit_failures (ops_audit keeps the last batch's). A failing test does
     not stop the audit: it goes on through every batch, then exits 1 with one
-    line. Holds the build lock (a build and an audit would write the same
-    ops_audit tables)."""
+    line. Each batch holds the build lock (a build and an audit would write
+    the same ops_audit tables), and lets go of it for AUDIT_YIELD_SECONDS
+    before the next: a build that arrives during an audit hours long waits
+    for one batch, not for the audit."""
+    import time
     import uuid
 
     from ingest import ops
@@ -216,7 +222,7 @@ def run_audit(
     counts: dict[str, int] = {}
     failed: dict[str, list[int]] = {}
     try:
-        with guard.watched(db, guard.exit_lost), guard.build_lock(db, wait_timeout):
+        with guard.watched(db, guard.exit_lost):
             known = audit_scenario_ids(db)
             if scenario_ids:
                 unknown = sorted(set(scenario_ids) - set(known))
@@ -229,18 +235,21 @@ def run_audit(
                 extra = ["--vars", json.dumps({"audit": True, "audit_scenarios": batch})]
                 if per_scenario is not None:
                     extra += ["--select", *per_scenario]
-                code, results = run_dbt_recorded(["test"], db, extra=extra, label="audit")
-                rows = results.get("results", [])
-                failing = [r for r in rows if r["status"] in ("error", "fail")]
-                ops.record_audit_batch(
-                    db,
-                    audit_id=audit_id,
-                    batch=number,
-                    batch_count=len(batches),
-                    invocation_id=(results.get("metadata") or {}).get("invocation_id"),
-                    scenario_ids=batch,
-                    failing=[(r["unique_id"], r.get("relation_name")) for r in failing],
-                )
+                    time.sleep(AUDIT_YIELD_SECONDS)
+                with guard.build_lock(db, wait_timeout):
+                    code, results = run_dbt_recorded(["test"], db, extra=extra, label="audit")
+                    rows = results.get("results", [])
+                    failing = [r for r in rows if r["status"] in ("error", "fail")]
+                    # before a build can replace the ops_audit tables
+                    ops.record_audit_batch(
+                        db,
+                        audit_id=audit_id,
+                        batch=number,
+                        batch_count=len(batches),
+                        invocation_id=(results.get("metadata") or {}).get("invocation_id"),
+                        scenario_ids=batch,
+                        failing=[(r["unique_id"], r.get("relation_name")) for r in failing],
+                    )
                 for r in rows:
                     counts[r["status"]] = counts.get(r["status"], 0) + 1
                 for r in failing:

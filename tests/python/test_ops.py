@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import psycopg2
 import pytest
 
 from ingest.build import target_path
-from tests.python.conftest import coeqwal, transaction
+from tests.python.conftest import ROOT, coeqwal, transaction
 
 pytestmark = pytest.mark.db
 
@@ -365,6 +369,54 @@ def test_audit_checks_every_scenario_and_records_it(warehouse, test_db, sql):
     assert unknown.stderr.strip().splitlines() == [
         "coeqwal: audit: no scenario loaded or computed: NO_SUCH_SCENARIO"
     ], unknown.stderr
+
+
+def _dbt_run_window(sql, invocation_id: str) -> tuple:
+    return sql(
+        "select started_at, finished_at from ops.dbt_runs where invocation_id = %s",
+        (invocation_id,),
+    )[0]
+
+
+def test_a_build_waits_for_one_audit_batch_not_the_whole_audit(warehouse, sql, tmp_path):
+    """An audit takes hours at full size: it lets go of the build lock between
+    batches, so a build started during the first batch runs before the second
+    (it waited, and said so), and the audit goes on and passes."""
+    scenarios = sorted(warehouse)
+    # files, not pipes: nobody reads the audit's output until the build is done
+    out_path, err_path = tmp_path / "audit.out", tmp_path / "audit.err"
+    with out_path.open("w") as out_file, err_path.open("w") as err_file:
+        audit = subprocess.Popen(
+            [str(Path(sys.executable).parent / "coeqwal"), "audit", "--batch-size", "1"],
+            stdout=out_file,
+            stderr=err_file,
+            cwd=ROOT,
+        )
+    try:
+        # the audit's first batch holds the lock (its session is named after its process)
+        deadline = time.monotonic() + 300
+        while not sql(
+            "select 1 from pg_locks as l join pg_stat_activity as a using (pid) "
+            "where l.locktype = 'advisory' and l.granted and a.application_name = %s",
+            (f"coeqwal build (pid {audit.pid})",),
+        ):
+            assert audit.poll() is None, err_path.read_text()
+            assert time.monotonic() < deadline, "the audit never took the build lock"
+            time.sleep(0.2)
+        build = coeqwal("build")
+        audit.wait(timeout=900)
+    finally:
+        if audit.poll() is None:
+            audit.kill()
+            audit.wait()
+    out, err = out_path.read_text(), err_path.read_text()
+    assert audit.returncode == 0, err[-3000:]
+    assert "waiting for another build to finish" in build.stderr, build.stderr
+    batches = _audit_batches(sql, _audit_id(out))
+    assert [b[2] for b in batches] == [[s] for s in scenarios]
+    first, second = (_dbt_run_window(sql, b[3]) for b in batches[:2])
+    built = _dbt_run_window(sql, latest_build(sql, "build")[0])
+    assert first[1] <= built[0] and built[1] <= second[0], (first, built, second)
 
 
 def record_raw_load(sql, scenario_id: str) -> None:
