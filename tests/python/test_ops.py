@@ -469,11 +469,11 @@ def test_raw_series_tests_check_the_scenarios_a_build_computed(warehouse, sql):
         assert status == "pass"
         failed = coeqwal("audit", check=False)
         assert failed.returncode == 1, failed.stdout[-2000:]
-        audit_id = latest_build(sql, "audit")[0]
         failing = sql(
-            "select unique_id, failures from ops.dbt_node_results "
-            "where invocation_id = %s and status = 'fail' and unique_id like %s",
-            (audit_id, test_id + "%"),
+            "select n.unique_id, n.failures from ops.dbt_node_results as n "
+            "join ops.audit_batches as b using (invocation_id) "
+            "where b.audit_id = %s and n.status = 'fail' and n.unique_id like %s",
+            (_audit_id(failed.stderr), test_id + "%"),
         )
         assert [failures for _, failures in failing] == [1], failing
 
@@ -539,11 +539,12 @@ def test_one_read_of_the_comparison_views_checks_their_keys(warehouse, sql):
     try:
         failed = coeqwal("audit", check=False)
         assert failed.returncode == 1, failed.stdout[-2000:]
-        audit_id = latest_build(sql, "audit")[0]
+        # both rows name the first scenario: its batch fails, the others pass
         assert sql(
-            "select status, failures from ops.dbt_node_results where invocation_id = %s"
-            " and unique_id = %s",
-            (audit_id, check),
+            "select n.status, n.failures from ops.dbt_node_results as n "
+            "join ops.audit_batches as b using (invocation_id) "
+            "where b.audit_id = %s and n.unique_id = %s and n.status <> 'pass'",
+            (_audit_id(failed.stderr), check),
         ) == [("fail", 2)]
     finally:
         sql(f"create or replace view {view} as {original}")
