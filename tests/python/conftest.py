@@ -11,6 +11,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,24 @@ def coeqwal(*args: str, env: dict | None = None, check: bool = True, timeout: fl
             f"coeqwal {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
         )
     return proc
+
+
+def table_reads(sql, condition: str, params: tuple = ()) -> int:
+    """Scans (sequential and index) so far of the tables of pg_stat_user_tables
+    that `condition` selects, from the server's table statistics, once two reads
+    half a second apart agree (the builds' sessions report theirs as they end)."""
+    query = (
+        "select coalesce(sum(seq_scan + coalesce(idx_scan, 0)), 0)::bigint"
+        f" from pg_stat_user_tables where {condition}"
+    )
+    last = sql(query, params or None)[0][0]
+    for _ in range(20):
+        time.sleep(0.5)
+        now = sql(query, params or None)[0][0]
+        if now == last:
+            return now
+        last = now
+    raise AssertionError("the tables' scan counts did not settle")
 
 
 @pytest.fixture(scope="session")

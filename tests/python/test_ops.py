@@ -19,7 +19,7 @@ import psycopg2
 import pytest
 
 from ingest.build import target_path
-from tests.python.conftest import ROOT, coeqwal, transaction
+from tests.python.conftest import ROOT, coeqwal, table_reads, transaction
 
 pytestmark = pytest.mark.db
 
@@ -369,6 +369,47 @@ def test_audit_checks_every_scenario_and_records_it(warehouse, test_db, sql):
     assert unknown.stderr.strip().splitlines() == [
         "coeqwal: audit: no scenario loaded or computed: NO_SUCH_SCENARIO"
     ], unknown.stderr
+
+
+def test_a_test_of_several_scenarios_reads_no_other(warehouse, sql):
+    """A test given several scenarios (an audit's batch here; a build that
+    computed several is scoped the same way) reads those scenarios' tables and
+    no other's: each scenario is a branch of its own, its id a literal that the
+    planner carries through the comparison views' joins. Given as one list, the
+    ids reached the views' first scan only: the views read and unpacked the
+    statistics of every alternative (s0044's here) before they filtered."""
+    scenarios = sorted(warehouse)
+    outside = "s0044"  # an alternative of s0020, like s0029
+    inside = [s for s in scenarios if s != outside]
+    assert len(inside) == 2
+    models = ("fct_series_statistics_compact", "fct_year_type_statistics_compact")
+    condition = "schemaname = 'store' and relname = any(%s)"
+
+    def parts(scenario_id: str) -> list[str]:
+        return [_published_part(sql, model, scenario_id) for model in models]
+
+    before = table_reads(sql, condition, (parts(outside),))
+    before_inside = table_reads(sql, condition, (parts("s0029"),))
+    passed = coeqwal("audit", "--scenarios", ",".join(inside), "--batch-size", "2")
+    ((batch, count, ids, invocation, _command, code),) = _audit_batches(
+        sql, _audit_id(passed.stdout)
+    )
+    assert (batch, count, ids, code) == (1, 1, inside, 0)
+    statuses = _node_statuses(sql, invocation)
+    comparison_tests = [
+        u
+        for u in statuses
+        if u.startswith("test.coeqwal.")
+        and ("comparisons_compact" in u or "comparison_views" in u or "cover_alternatives" in u)
+    ]
+    assert len(comparison_tests) > 10, comparison_tests
+    assert {statuses[u] for u in comparison_tests} == {"pass"}
+    assert table_reads(sql, condition, (parts(outside),)) == before
+    # The tests did read the scenarios in scope, and the counters see a read
+    # of the other scenario's tables (the check above can fail).
+    assert table_reads(sql, condition, (parts("s0029"),)) > before_inside
+    sql(f'select count(*) from store."{parts(outside)[0]}"')
+    assert table_reads(sql, condition, (parts(outside),)) > before
 
 
 def _dbt_run_window(sql, invocation_id: str) -> tuple:

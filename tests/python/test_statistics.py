@@ -23,14 +23,13 @@ from __future__ import annotations
 import calendar
 import json
 import random
-import time
 from datetime import date
 
 import numpy as np
 import pytest
 
 from ingest.build import target_path
-from tests.python.conftest import coeqwal
+from tests.python.conftest import coeqwal, table_reads
 
 pytestmark = pytest.mark.db
 
@@ -463,24 +462,6 @@ def test_rebuilding_the_baseline_recomputes_its_alternatives_comparisons(
         per_scenario = rows_per_scenario(sql, model)
         assert set(per_scenario) == {"s0029", "s0044"}, model
         assert results[model]["rows"] == per_scenario["s0029"] + per_scenario["s0044"], model
-
-
-def table_reads(sql, condition: str, params: tuple = ()) -> int:
-    """Scans (sequential and index) so far of the tables of pg_stat_user_tables
-    that `condition` selects, from the server's table statistics, once two reads
-    half a second apart agree (the builds' sessions report theirs as they end)."""
-    query = (
-        "select coalesce(sum(seq_scan + coalesce(idx_scan, 0)), 0)::bigint"
-        f" from pg_stat_user_tables where {condition}"
-    )
-    last = sql(query, params or None)[0][0]
-    for _ in range(20):
-        time.sleep(0.5)
-        now = sql(query, params or None)[0][0]
-        if now == last:
-            return now
-        last = now
-    raise AssertionError("the tables' scan counts did not settle")
 
 
 def raw_series_reads(sql) -> int:

@@ -12,13 +12,13 @@
     build ends, and a test of this node runs whenever one of its parents is
     selected. Its own tests run in `coeqwal audit`.
 -#}
-{%- set scope = scenario_store_scope() | trim -%}
+{%- set scope_ids = scenario_scope_ids() -%}
 {%- set first_variable -%}
     select min(statistics.variable_key)
     from {{ ref('fct_series_statistics_compact') }} as statistics
-    where {{ scenario_store_scope('statistics.scenario_id') }}
+    where {{ scenario_scope_condition('statistics.scenario_id', scope_ids) }}
 {%- endset -%}
-{%- set sampled = [] if scope == 'false' else scenario_ids_of(first_variable) %}
+{%- set sampled = [] if scope_ids == [] else scenario_ids_of(first_variable) %}
 
 with
 
@@ -28,8 +28,7 @@ series_comparisons as materialized (
         variable_key,
         period,
         baseline_scenario_id
-    from {{ ref('fct_series_comparisons_compact') }}
-    where {{ scope }}
+    from {{ scenario_scoped(ref('fct_series_comparisons_compact')) }} as comparisons
 ),
 
 year_type_comparisons as materialized (
@@ -40,8 +39,7 @@ year_type_comparisons as materialized (
         year_type_code,
         period,
         baseline_scenario_id
-    from {{ ref('fct_year_type_comparisons_compact') }}
-    where {{ scope }}
+    from {{ scenario_scoped(ref('fct_year_type_comparisons_compact')) }} as comparisons
 ),
 
 long_comparisons as (
@@ -52,8 +50,9 @@ long_comparisons as (
         period,
         statistic_code,
         baseline_scenario_id
-    from {{ ref('fct_series_comparisons') }}
-    where {{ scope }} and {{ scenario_id_in('variable_key', sampled) }}
+    from {{ scenario_scoped(
+        ref('fct_series_comparisons'), condition=scenario_id_in('variable_key', sampled)
+    ) }} as comparisons
 ),
 
 scenarios as (

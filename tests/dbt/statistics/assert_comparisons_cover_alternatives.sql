@@ -31,8 +31,9 @@ baseline_statistics as (
 ),
 
 comparisons as (
-    select * from {{ ref('fct_series_comparisons_compact') }}
-    where {{ scenario_store_scope() }}
+    -- one scan per scenario (scenario_scoped): a list of ids would reach the
+    -- view's first scan only, and the view would compare every alternative
+    select * from {{ scenario_scoped(ref('fct_series_comparisons_compact')) }} as comparisons
 ),
 
 expected as (
