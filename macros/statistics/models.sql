@@ -6,11 +6,27 @@
     once here; documented in _statistics__macros.yml.
 -#}
 
-{#- `left.k = right.k` for every key column, joined with `and`. -#}
-{% macro statistics_key_join(left, right, keys) -%}
-    {%- for key in keys %}
-        {% if not loop.first %}and {% endif %}{{ left }}.{{ key }} = {{ right }}.{{ key }}
-    {%- endfor %}
+{#- Two statistics rows describe the same thing: `left.k = right.k` for one
+    key column; for several, one equality of arrays of the keys as text. The
+    planner takes about a tenth of the rows for each equality of unknown
+    selectivity, so three equalities made a series' 20 year-type rows look
+    like one, and a join on the view (a relationships test) chose a nested
+    loop over it: 236-268 s for one full-size alternative, 5.9 s with one
+    equality. -#}
+{% macro statistics_key_match(left, right, keys) -%}
+    {%- if keys | length == 1 -%}
+        {{ left }}.{{ keys[0] }} = {{ right }}.{{ keys[0] }}
+    {%- else -%}
+        array[
+            {%- for key in keys %}
+            {{ left }}.{{ key }}::text{{ ',' if not loop.last }}
+            {%- endfor %}
+        ] = array[
+            {%- for key in keys %}
+            {{ right }}.{{ key }}::text{{ ',' if not loop.last }}
+            {%- endfor %}
+        ]
+    {%- endif -%}
 {%- endmacro %}
 
 {#- The long, tidy shape of a compact statistics mart: one row per key and statistic. -#}
@@ -92,7 +108,6 @@ select * from final
     costs no storage and no build time.
 -#}
 {% macro statistics_comparisons_compact_model(statistics_relation, extra_keys=[], baseline_lookup='subquery') %}
-{%- set keys = ['variable_key'] + extra_keys + ['period'] %}
 {%- if baseline_lookup not in ['subquery', 'function'] or (baseline_lookup == 'function' and extra_keys) -%}
     {{ exceptions.raise_compiler_error(
         "statistics_comparisons_compact_model: baseline_lookup is 'subquery' or 'function' "
@@ -111,78 +126,18 @@ scenarios as (
     select * from {{ ref('dim_scenarios') }}
 ),
 
-{#- Each series of a scenario that has a baseline, once. #}
-series_pairs as (
-    select distinct
-        current_series.scenario_id,
-        current_series.variable_key,
-        scenarios.baseline_scenario_id
-    from statistics as current_series
-    inner join scenarios on current_series.scenario_id = scenarios.scenario_id
-    where scenarios.baseline_scenario_id is not null
-),
-
-{#- The baseline's rows of each series, looked up once per series: a lookup
-    per row would unpack the baseline's series once per period
-    (macros/publish/packing.sql); a join would read the series in every
-    scenario's partition. The series' keys are the pair's, so that a filter
-    on them reaches the pairs. 'subquery' (offset 0 keeps it a subquery given
-    the baseline's id) is pruned to the baseline's partition as it runs, so
-    its plan holds every scenario's partition. 'function' (series_statistics_of,
-    the API's lookup) plans one lookup per connection, pruned when it starts;
-    the marts' views keep the subquery, which a build's tests read over the
-    UNION ALL views of the build (docs/design.md). #}
-baseline_rows as (
-    select
-        series_pairs.scenario_id,
-        series_pairs.variable_key,
-        series_pairs.baseline_scenario_id,
-        {%- for key in extra_keys %}
-            baseline_series.{{ key }},
-        {%- endfor %}
-        baseline_series.period,
-        baseline_series.mean,
-        baseline_series.sd,
-        baseline_series.cv,
-        baseline_series.quantile_values,
-        baseline_series.loaded_at
-    from series_pairs
-    {%- if baseline_lookup == 'function' %}
-    cross join lateral {{ statistics_relation.schema }}.series_statistics_of(
-        '{{ statistics_relation.include(database=false) }}'::regclass,
-        series_pairs.baseline_scenario_id,
-        series_pairs.variable_key
-    ) as baseline_series
-    {%- else %}
-    {#- One branch per baseline named in dim_scenarios when this view is
-        created, its id a literal: the planner keeps that baseline's table
-        only, where a lookup by parameter costs one step per scenario of a
-        build's UNION ALL views (tests read them) at every series. The last
-        branch looks up any other baseline (none, unless dim_scenarios changed
-        after the view was created); each branch is skipped whole, by a
-        one-time filter, for a series of another baseline. #}
-    {%- set baseline_ids = statistics_baseline_ids() %}
-    cross join lateral (
-        select * from (
-            {%- for baseline_id in baseline_ids %}
-            select * from statistics as baseline_series
-            where
-                series_pairs.baseline_scenario_id = '{{ baseline_id | replace("'", "''") }}'
-                and baseline_series.scenario_id = '{{ baseline_id | replace("'", "''") }}'
-                and baseline_series.variable_key = series_pairs.variable_key
-            union all
-            {%- endfor %}
-            select * from statistics as baseline_series
-            where
-                not ({{ scenario_id_in('series_pairs.baseline_scenario_id', baseline_ids) }})
-                and baseline_series.scenario_id = series_pairs.baseline_scenario_id
-                and baseline_series.variable_key = series_pairs.variable_key
-        ) as baseline_lookups
-        offset 0
-    ) as baseline_series
-    {%- endif %}
-),
-
+{#- The baseline's rows of a series, looked up from each of the scenario's
+    rows with the baseline's id (dim_scenarios) and the series' key only: the
+    planner places the lookup at the stored row of the series (one per series,
+    macros/publish/packing.sql), before its periods are unpacked, so the
+    baseline's series is read once per series, and a filter on the scenario,
+    an id or a list of ids, reaches the lookup through the scenario's own
+    rows. 'subquery' (offset 0 keeps it a subquery given the baseline's id) is
+    pruned to the baseline's partition as it runs, so its plan holds every
+    scenario's partition. 'function' (series_statistics_of, the API's lookup)
+    plans one lookup per connection, pruned when it starts; the marts' views
+    keep the subquery, which a build's tests read over the UNION ALL views of
+    the build (docs/design.md). #}
 final as (
     select
         current_rows.scenario_id,
@@ -191,7 +146,7 @@ final as (
             current_rows.{{ key }},
         {%- endfor %}
         current_rows.period,
-        baseline_rows.baseline_scenario_id,
+        scenarios.baseline_scenario_id,
         current_rows.value_unit,
         {%- for moment in ['mean', 'sd', 'cv'] %}
             current_rows.{{ moment }},
@@ -209,14 +164,46 @@ final as (
         current_rows.loaded_at,
         baseline_rows.loaded_at as baseline_loaded_at
     from statistics as current_rows
-    inner join baseline_rows
-        on
-            current_rows.scenario_id = baseline_rows.scenario_id
-            and {{ statistics_key_join('current_rows', 'baseline_rows', keys) }}
+    inner join scenarios on current_rows.scenario_id = scenarios.scenario_id
+    {%- if baseline_lookup == 'function' %}
+    cross join lateral {{ statistics_relation.schema }}.series_statistics_of(
+        '{{ statistics_relation.include(database=false) }}'::regclass,
+        scenarios.baseline_scenario_id,
+        current_rows.variable_key
+    ) as baseline_rows
+    {%- else %}
+    {#- One branch per baseline named in dim_scenarios when this view is
+        created, its id a literal: the planner keeps that baseline's table
+        only, where a lookup by parameter costs one step per scenario of a
+        build's UNION ALL views (tests read them) at every series. The last
+        branch looks up any other baseline (none, unless dim_scenarios changed
+        after the view was created); each branch is skipped whole, by a
+        one-time filter, for a series of another baseline. #}
+    {%- set baseline_ids = statistics_baseline_ids() %}
+    cross join lateral (
+        select * from (
+            {%- for baseline_id in baseline_ids %}
+            select * from statistics as baseline_series
+            where
+                scenarios.baseline_scenario_id = '{{ baseline_id | replace("'", "''") }}'
+                and baseline_series.scenario_id = '{{ baseline_id | replace("'", "''") }}'
+                and baseline_series.variable_key = current_rows.variable_key
+            union all
+            {%- endfor %}
+            select * from statistics as baseline_series
+            where
+                not ({{ scenario_id_in('scenarios.baseline_scenario_id', baseline_ids) }})
+                and baseline_series.scenario_id = scenarios.baseline_scenario_id
+                and baseline_series.variable_key = current_rows.variable_key
+        ) as baseline_lookups
+        offset 0
+    ) as baseline_rows
+    {%- endif %}
     cross join
         lateral {{ statistics_array_comparison(
             'current_rows.quantile_values', 'baseline_rows.quantile_values'
         ) }} as quantile_changes
+    where {{ statistics_key_match('current_rows', 'baseline_rows', extra_keys + ['period']) }}
 )
 
 select * from final

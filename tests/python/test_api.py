@@ -647,6 +647,58 @@ def test_comparisons_and_compare_scenarios_are_differences_of_raw_means(api, raw
         )
 
 
+def _plan_nodes(node: dict):
+    """Every node of an EXPLAIN (FORMAT JSON) plan."""
+    yield node
+    for child in node.get("Plans", []):
+        yield from _plan_nodes(child)
+
+
+def test_comparisons_of_a_list_of_scenarios_compare_those_scenarios_only(api, test_db, sql):
+    """`/comparisons?scenario_id=in.(…)` compares the listed scenarios only:
+    the baseline is looked up from each of the scenario's own rows, which the
+    list filters. Looked up for every scenario's series first, the request
+    compared every alternative in the warehouse (s0044's here) and filtered
+    afterwards. Run as PostgREST runs it: the list an array parameter of a
+    prepared statement, web_anon's generic plan."""
+    series = (
+        "select count(distinct variable_key) from marts.fct_series_statistics_compact"
+        " where scenario_id = %s"
+    )
+    s0029, s0044 = (sql(series, (s,))[0][0] for s in ("s0029", "s0044"))
+    assert s0029 > 0 and s0044 > 0
+    with transaction(test_db.url()) as cur:
+        cur.execute("set local role web_anon")
+        cur.execute("set local plan_cache_mode = force_generic_plan")
+        cur.execute(
+            "prepare listed(text[]) as select * from api.comparisons where scenario_id = any($1)"
+        )
+        lookups = []
+        for ids in ("{s0029}", "{s0029,s0044}"):
+            cur.execute("explain (analyze, format json) execute listed(%s)", (ids,))
+            ((plan,),) = cur.fetchall()
+            lookups.append(
+                sum(
+                    node["Actual Loops"]
+                    for node in _plan_nodes(plan[0]["Plan"])
+                    if node.get("Function Name") == "series_statistics_of"
+                )
+            )
+    # One baseline lookup per listed scenario's series; the second list shows
+    # that the count sees every scenario listed.
+    assert lookups == [s0029, s0029 + s0044]
+
+    # The rows are those of the one-scenario request, every statistic of both series.
+    variables = "variable_key=in.(S_SHSTA/STORAGE,S_OROVL/STORAGE)"
+    listed = api.get("comparisons", f"scenario_id=in.(s0020,s0029)&{variables}")
+    one = api.get("comparisons", f"scenario_id=eq.s0029&{variables}")
+    key = lambda r: (r["variable_key"], r["period"], r["statistic_code"])  # noqa: E731
+    assert sorted(listed, key=key) == sorted(one, key=key)
+    assert len(one) == 2 * 14 * len(seed("outcomes/statistic_types.csv"))
+    page = api.get("comparisons", "scenario_id=in.(s0020,s0029)&limit=100")
+    assert len(page) == 100 and {r["scenario_id"] for r in page} == {"s0029"}
+
+
 def test_reservoirs_carry_seed_coordinates_as_geojson(api):
     seeds = {r["reservoir_code"]: r for r in seed("entities/reservoirs.csv")}
     got = api.get(
