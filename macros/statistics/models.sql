@@ -6,13 +6,9 @@
     once here; documented in _statistics__macros.yml.
 -#}
 
-{#- Two statistics rows describe the same thing: `left.k = right.k` for one
-    key column; for several, one equality of arrays of the keys as text. The
-    planner takes about a tenth of the rows for each equality of unknown
-    selectivity, so three equalities made a series' 20 year-type rows look
-    like one, and a join on the view (a relationships test) chose a nested
-    loop over it: 236-268 s for one full-size alternative, 5.9 s with one
-    equality. -#}
+{#- Two statistics rows describe the same thing. Several keys are one
+    equality of arrays: the planner's estimate of one equality per key made
+    a series' rows look like one (docs/scaling.md). -#}
 {% macro statistics_key_match(left, right, keys) -%}
     {%- if keys | length == 1 -%}
         {{ left }}.{{ keys[0] }} = {{ right }}.{{ keys[0] }}

@@ -53,6 +53,13 @@ def coeqwal(*args: str, env: dict | None = None, check: bool = True, timeout: fl
     return proc
 
 
+def plan_nodes(node: dict):
+    """Every node of an EXPLAIN (FORMAT JSON) plan, from `plan["Plan"]` down."""
+    yield node
+    for child in node.get("Plans", []):
+        yield from plan_nodes(child)
+
+
 def table_reads(sql, condition: str, params: tuple = ()) -> int:
     """Scans (sequential and index) so far of the tables of pg_stat_user_tables
     that `condition` selects, from the server's table statistics, once two reads

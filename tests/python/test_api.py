@@ -38,7 +38,7 @@ import pytest
 from psycopg2 import errors
 from psycopg2 import sql as pgsql
 
-from tests.python.conftest import ROOT, coeqwal, transaction
+from tests.python.conftest import ROOT, coeqwal, plan_nodes, transaction
 
 pytestmark = pytest.mark.db
 
@@ -647,13 +647,6 @@ def test_comparisons_and_compare_scenarios_are_differences_of_raw_means(api, raw
         )
 
 
-def _plan_nodes(node: dict):
-    """Every node of an EXPLAIN (FORMAT JSON) plan."""
-    yield node
-    for child in node.get("Plans", []):
-        yield from _plan_nodes(child)
-
-
 def test_comparisons_of_a_list_of_scenarios_compare_those_scenarios_only(api, test_db, sql):
     """`/comparisons?scenario_id=in.(…)` compares the listed scenarios only:
     the baseline is looked up from each of the scenario's own rows, which the
@@ -680,7 +673,7 @@ def test_comparisons_of_a_list_of_scenarios_compare_those_scenarios_only(api, te
             lookups.append(
                 sum(
                     node["Actual Loops"]
-                    for node in _plan_nodes(plan[0]["Plan"])
+                    for node in plan_nodes(plan[0]["Plan"])
                     if node.get("Function Name") == "series_statistics_of"
                 )
             )

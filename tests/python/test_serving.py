@@ -28,7 +28,7 @@ import psycopg2
 import pytest
 
 from tests.python.api_reader import ReaderLoop
-from tests.python.conftest import ROOT, coeqwal, fresh_database, sql_runner
+from tests.python.conftest import ROOT, coeqwal, fresh_database, plan_nodes, sql_runner
 
 pytestmark = pytest.mark.db
 
@@ -310,15 +310,11 @@ def test_published_marts_read_one_partition_per_scenario(served):
             " where scenario_id = %s and variable_key = 'S_SHSTA/STORAGE' and period = 'all'",
             (scenario_id,),
         )
-        scanned = []
-
-        def walk(node, scanned=scanned):
-            if node.get("Schema") == "store":
-                scanned.append(node["Relation Name"])
-            for child in node.get("Plans", []):
-                walk(child)
-
-        walk(plan[0]["Plan"])
+        scanned = [
+            node["Relation Name"]
+            for node in plan_nodes(plan[0]["Plan"])
+            if node.get("Schema") == "store"
+        ]
         assert scanned == [table], plan
 
 
@@ -343,17 +339,13 @@ def executed_reads(cur, statement, args):
     subplans its appends removed when it started."""
     cur.execute(f"explain (analyze, verbose, format json) {statement}", args)
     plan = cur.fetchone()[0][0]
-    read, removed = [], []
-
-    def walk(node):
-        if node.get("Schema") == "store" and node.get("Actual Loops", 0) > 0:
-            read.append(node["Relation Name"])
-        if "Subplans Removed" in node:
-            removed.append(node["Subplans Removed"])
-        for child in node.get("Plans", []):
-            walk(child)
-
-    walk(plan["Plan"])
+    nodes = list(plan_nodes(plan["Plan"]))
+    read = [
+        node["Relation Name"]
+        for node in nodes
+        if node.get("Schema") == "store" and node.get("Actual Loops", 0) > 0
+    ]
+    removed = [node["Subplans Removed"] for node in nodes if "Subplans Removed" in node]
     return read, removed, plan
 
 
@@ -381,16 +373,9 @@ def test_api_requests_reuse_a_generic_plan_pruned_to_the_scenario(served):
 
 def store_tables_in_plan(plan) -> list[str]:
     """Every store table a plan holds, run or not (a pruned subplan is not held)."""
-    found = []
-
-    def walk(node):
-        if node.get("Schema") == "store":
-            found.append(node["Relation Name"])
-        for child in node.get("Plans", []):
-            walk(child)
-
-    walk(plan["Plan"])
-    return found
+    return [
+        node["Relation Name"] for node in plan_nodes(plan["Plan"]) if node.get("Schema") == "store"
+    ]
 
 
 def statistics_tables_read(cur, statement: str, args) -> set[str]:
