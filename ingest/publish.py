@@ -350,6 +350,79 @@ def _constrain_parts(conn, schemas: list[str]) -> None:
             cur.execute(f"alter table {table} validate constraint scenario_store_scenario")
 
 
+def key_parts(conn, schemas: list[str]) -> list[str]:
+    """Give every table the views of `schemas` read the key a build writes with
+    each new table (macros/publish/scenario_store.sql): a primary key that
+    starts with scenario_id, and scenario_id declared distinct for the planner.
+    Without them, a generic plan of `scenario_id = any($1)` scans the table of
+    every scenario not listed. Tables written before them get them here: the
+    new key is built beside the old one (readers are not blocked), then takes
+    its place in a short transaction that waits at most SWITCH_LOCK_TIMEOUT for
+    readers and is retried. Returns the tables changed."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """
+            select distinct
+                format('%%I.%%I', %s, parts.relation_name),
+                pk.conname,
+                array(
+                    select att.attname::text
+                    from unnest(pk.conkey) with ordinality as key (attnum, position)
+                    inner join pg_attribute as att
+                        on att.attrelid = pk.conrelid and att.attnum = key.attnum
+                    order by key.position
+                ),
+                coalesce('n_distinct=-1' = any(sid.attoptions), false)
+            from store.part_readers as readers
+            inner join store.scenario_parts as parts using (relation_name)
+            inner join pg_class as view on view.oid = readers.reader
+            inner join pg_attribute as sid
+                on sid.attrelid = format('%%I.%%I', %s, parts.relation_name)::regclass
+                and sid.attname = 'scenario_id' and not sid.attisdropped
+            left join pg_constraint as pk on pk.conrelid = sid.attrelid and pk.contype = 'p'
+            where
+                view.relnamespace::regnamespace::text = any(%s)
+                and parts.scenario_id is not null
+            order by 1
+            """,
+            (STORE, STORE, schemas),
+        )
+        tables = cur.fetchall()
+    changed = []
+    for table, constraint, key, distinct in tables:
+        rekey = constraint is not None and key[0] != "scenario_id"
+        if distinct and not rekey:
+            continue
+        if rekey:
+            index = _quote(f"{constraint}__scenario")
+            with _transaction(conn) as cur:
+                cur.execute(f"set local lock_timeout = '{LOCK_TIMEOUT}'")
+                cur.execute(
+                    f"create unique index {index} on {table} (scenario_id, "
+                    + ", ".join(_quote(name) for name in key)
+                    + ")"
+                )
+            for attempt in range(1, SWITCH_ATTEMPTS + 1):
+                try:
+                    with _transaction(conn) as cur:
+                        cur.execute(f"set local lock_timeout = '{SWITCH_LOCK_TIMEOUT}'")
+                        cur.execute(
+                            f"alter table {table} drop constraint {_quote(constraint)},"
+                            f" add constraint {_quote(constraint)} primary key using index {index}"
+                        )
+                    break
+                except psycopg2.errors.LockNotAvailable:
+                    if attempt == SWITCH_ATTEMPTS:
+                        raise
+                    time.sleep(SWITCH_RETRY_SECONDS)
+        with _transaction(conn) as cur:
+            cur.execute(f"set local lock_timeout = '{LOCK_TIMEOUT}'")
+            cur.execute(f"alter table {table} alter column scenario_id set (n_distinct = -1)")
+            cur.execute(f"analyze {table}")
+        changed.append(table)
+    return changed
+
+
 def _switch(conn, invocation_id: str | None, loads: dict[str, str]) -> list[str]:
     """The publish transaction: partitioned views, then the schema renames."""
     with _transaction(conn) as cur:
@@ -381,7 +454,9 @@ def publish(db: DatabaseUrl, invocation_id: str | None, loads: dict[str, str]) -
     conn = ops.connect(db)
     try:
         with conn.cursor() as cur:
-            _constrain_parts(conn, _schemas_ending(cur, SUFFIX))
+            shadows = _schemas_ending(cur, SUFFIX)
+        _constrain_parts(conn, shadows)
+        key_parts(conn, shadows)
         started = time.monotonic()
         for attempt in range(1, SWITCH_ATTEMPTS + 1):
             try:

@@ -183,6 +183,17 @@ def clone_scenarios(db, source: str, targets: list[str]) -> float:
                         " check (scenario_id is not null and scenario_id = %s)",
                         (target,),
                     )
+                    # the planner's settings of its scenario_id (LIKE copies no column options)
+                    cur.execute(
+                        "select attoptions from pg_attribute where attrelid = %s::regclass"
+                        " and attname = 'scenario_id' and attoptions is not null",
+                        (f'store."{relation}"',),
+                    )
+                    for (options,) in cur.fetchall():
+                        cur.execute(
+                            f'alter table store."{name}" alter column scenario_id'
+                            f" set ({', '.join(options)})"
+                        )
                     select = _select_as(cur, f'store."{relation}"', target)
                     cur.execute(
                         f'insert into store."{name}" select {select} from store."{relation}"'

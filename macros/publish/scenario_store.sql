@@ -344,7 +344,7 @@
                 create table {{ store }}.{{ adapter.quote(name) }} as
                 {{ run_query(pack_query).columns[0].values()[0] }};
                 alter table {{ store }}.{{ adapter.quote(name) }}
-                    add primary key ({{ packed_by | join(', ') }});
+                    add primary key (scenario_id, {{ packed_by | join(', ') }});
             {% endcall %}
             {%- do created.append({'scenario_id': scenario_id, 'relation_name': name, 'keyed': true}) -%}
         {%- endfor -%}
@@ -375,14 +375,17 @@
         {% do run_query('drop table ' ~ staging) %}
     {%- endif -%}
 
-    {#- Keys and indexes of the new tables (a split table gets the key without
-        scenario_id, constant in it), statistics for the planner, and their
-        registry rows. -#}
+    {#- Keys and indexes of the new tables, statistics for the planner, and
+        their registry rows. Every key starts with scenario_id, constant in the
+        table, and the column is declared distinct (n_distinct = -1): a generic
+        plan (PostgREST's) then expects an unknown id to match few of a
+        table's rows, as it does in every table but one, and reads each table
+        of `scenario_id = any($1)`, which PostgreSQL does not prune, through
+        its key instead of scanning it. A literal id keeps its exact estimate
+        (the column's most common value). -#}
     {%- set key_columns = [] -%}
     {%- for constraint in model.constraints if constraint.type == 'primary_key' -%}
-        {%- for column in constraint.columns if column != 'scenario_id' -%}
-            {%- do key_columns.append(column) -%}
-        {%- endfor -%}
+        {%- do key_columns.extend(constraint.columns) -%}
     {%- endfor -%}
     {%- set created_sources = scenario_store_unpacked_sources(
         store, created | map(attribute='relation_name') | list
@@ -410,6 +413,8 @@
                         scenario_id is not null
                         and scenario_id = {{ "'" ~ (part.scenario_id | replace("'", "''")) ~ "'" }}
                     );
+                alter table {{ store }}.{{ adapter.quote(part.relation_name) }}
+                    alter column scenario_id set (n_distinct = -1);
             {%- endif %}
             analyze {{ store }}.{{ adapter.quote(part.relation_name) }};
             insert into {{ store }}.scenario_parts (

@@ -692,6 +692,99 @@ def test_comparisons_of_a_list_of_scenarios_compare_those_scenarios_only(api, te
     assert len(page) == 100 and {r["scenario_id"] for r in page} == {"s0029"}
 
 
+def _listed_statistics_scans(url: str, listed: str) -> dict[str, tuple[str, int]]:
+    """Scan type and rows of each `fct_series_statistics_compact` table read by
+    `/statistics?scenario_id=in.(listed)` as PostgREST runs it (web_anon's
+    generic plan of `scenario_id = any($1)`), by table."""
+    with transaction(url) as cur:
+        cur.execute("set local role web_anon")
+        cur.execute("set local plan_cache_mode = force_generic_plan")
+        cur.execute(
+            "prepare listed(text[]) as"
+            " select * from api.statistics where scenario_id = any($1) limit 100 offset 0"
+        )
+        cur.execute("explain (analyze, format json) execute listed(%s)", ("{" + listed + "}",))
+        ((plan,),) = cur.fetchall()
+    return {
+        node["Relation Name"]: (node["Node Type"], node["Actual Rows"])
+        for node in plan_nodes(plan[0]["Plan"])
+        if node.get("Relation Name", "").startswith("fct_series_statistics_compact__")
+        and "Actual Rows" in node
+    }
+
+
+def test_a_list_of_scenarios_reads_other_scenarios_tables_through_their_key(test_db, sql):
+    """PostgreSQL does not prune partitions on `scenario_id = any(<array
+    parameter>)` (PostgREST's `in.(...)`), so a list's plan reads every
+    scenario's table. Each table's key starts with scenario_id and the column is
+    declared distinct, so those reads are key lookups that find nothing, not
+    scans. Tables written before that get both at the next publish
+    (publish.key_parts), without blocking readers."""
+    from ingest import publish
+
+    # Every published per-scenario table: key first on scenario_id, declared distinct.
+    shapes = sql(
+        """
+        select parts.relation_name, att.attname, sid.attoptions
+        from store.scenario_parts as parts
+        inner join pg_attribute as sid
+            on sid.attrelid = format('store.%I', parts.relation_name)::regclass
+            and sid.attname = 'scenario_id'
+        inner join pg_constraint as pk on pk.conrelid = sid.attrelid and pk.contype = 'p'
+        inner join pg_attribute as att on att.attrelid = pk.conrelid and att.attnum = pk.conkey[1]
+        where parts.scenario_id is not null
+        """
+    )
+    assert len(shapes) >= 3 * 10
+    assert {(first, tuple(options or ())) for _, first, options in shapes} == {
+        ("scenario_id", ("n_distinct=-1",))
+    }
+
+    tables = dict(
+        sql(
+            "select scenario_id, relation_name from store.scenario_parts"
+            " where model_name = 'fct_series_statistics_compact'"
+        )
+    )
+    assert sorted(tables) == ["s0020", "s0029", "s0044"]
+    url = test_db.url()
+    scans = _listed_statistics_scans(url, "s0044")
+    assert scans[tables["s0044"]][1] > 0
+    for unlisted in ("s0020", "s0029"):
+        assert scans[tables[unlisted]] == ("Index Scan", 0)
+
+    # A table in the shape written before: key (variable_key), no declaration.
+    old = f"store.{tables['s0020']}"
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "select conname from pg_constraint where conrelid = %s::regclass and contype = 'p'",
+                (old,),
+            )
+            ((pkey,),) = cur.fetchall()
+            cur.execute(
+                f'alter table {old} drop constraint "{pkey}", add constraint "{pkey}"'
+                " primary key (variable_key)"
+            )
+            cur.execute(f"alter table {old} alter column scenario_id reset (n_distinct)")
+            cur.execute(f"analyze {old}")
+        assert _listed_statistics_scans(url, "s0044")[tables["s0020"]][0] == "Seq Scan"
+        assert publish.key_parts(conn, ["marts"]) == [old]
+        assert publish.key_parts(conn, ["marts"]) == []
+    finally:
+        publish.key_parts(conn, ["marts"])
+        conn.close()
+    assert _listed_statistics_scans(url, "s0044")[tables["s0020"]] == ("Index Scan", 0)
+    assert sql(
+        "select array(select attname::text from pg_attribute as att, pg_constraint as pk"
+        " where pk.conrelid = %s::regclass and pk.contype = 'p' and att.attrelid = pk.conrelid"
+        " and att.attnum = any(pk.conkey) order by array_position(pk.conkey, att.attnum))",
+        (old,),
+    ) == [(["scenario_id", "variable_key"],)]
+
+
 def test_reservoirs_carry_seed_coordinates_as_geojson(api):
     seeds = {r["reservoir_code"]: r for r in seed("entities/reservoirs.csv")}
     got = api.get(
