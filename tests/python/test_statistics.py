@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import calendar
 import json
+import math
 import random
 from datetime import date
 
@@ -210,6 +211,50 @@ def test_series_statistics_by_water_month_all_months_and_annual(sql, raw, sample
             assert_group(got, str(wm), series.values[series.water_month == wm], parameters, label)
         annual = np.array(list(series.annual(parameters["min_months"]).values()))
         assert_group(got, "annual", annual, parameters, label)
+
+
+def sequential_mean_sd(values: list[float]) -> tuple[float, float | None]:
+    """Mean and sample sd accumulated one value at a time in double precision,
+    the way PostgreSQL's avg and stddev_samp on float8 do it (float8_accum: a
+    running sum and the Youngs-Cramer running sum of squares)."""
+    n = total = squares = 0.0
+    for x in values:
+        n += 1.0
+        total += x
+        if n > 1.0:
+            t = x * n - total
+            squares += t * t / (n * (n - 1.0))
+    sd = None if n < 2.0 else (0.0 if squares <= 0.0 else math.sqrt(squares / (n - 1.0)))
+    return total / n, sd
+
+
+def test_annual_mean_and_sd_are_summed_in_water_year_order(sql):
+    """docs/domain.md, "Same file, same bits": the annual mean and sd of every
+    series are its annual values accumulated in water-year order, to the last bit.
+    The same values reversed give other bits for some series (so the order is
+    what this checks), and which order a build reads them in does not matter."""
+    rows = sql(
+        "select a.scenario_id, a.variable_key,"
+        " array_agg(a.annual_value order by a.water_year) filter (where a.is_counted),"
+        " s.mean, s.sd"
+        " from intermediate.int_annual_values_selected as a"
+        " join marts.fct_series_statistics_compact as s"
+        "   on s.scenario_id = a.scenario_id and s.variable_key = a.variable_key"
+        "   and s.period = 'annual'"
+        " group by a.scenario_id, a.variable_key, s.mean, s.sd"
+    )
+    assert len(rows) > 800
+    exact = reversed_differs = 0
+    for scenario_id, key, values, mean, sd in rows:
+        values = [v for v in values or [] if v is not None]
+        if len(values) < 2 or min(values) == max(values):
+            continue  # sd is exactly 0 there (a rule of its own, tested elsewhere)
+        expected = sequential_mean_sd(values)
+        assert (mean, sd) == expected, f"{scenario_id} {key}: mart {mean!r}, {sd!r}; {expected}"
+        exact += 1
+        reversed_differs += sequential_mean_sd(values[::-1]) != expected
+    assert exact > 800
+    assert reversed_differs > 0, "no series where the order changes the bits: nothing was shown"
 
 
 def test_exceedance_is_weibull_and_curve_function_agrees(sql, raw, parameters):
