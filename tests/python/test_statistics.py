@@ -228,11 +228,11 @@ def sequential_mean_sd(values: list[float]) -> tuple[float, float | None]:
     return total / n, sd
 
 
-def test_annual_mean_and_sd_are_summed_in_water_year_order(sql):
+def test_annual_mean_and_sd_are_summed_in_water_year_order(warehouse, sql):
     """docs/domain.md, "Same file, same bits": the annual mean and sd of every
     series are its annual values accumulated in water-year order, to the last bit.
-    The same values reversed give other bits for some series (so the order is
-    what this checks), and which order a build reads them in does not matter."""
+    The same values reversed give other bits for some series, so the order is
+    what this checks."""
     rows = sql(
         "select a.scenario_id, a.variable_key,"
         " array_agg(a.annual_value order by a.water_year) filter (where a.is_counted),"
